@@ -1,0 +1,3 @@
+from voxclone.cli.main import main
+
+main()

@@ -1,0 +1,166 @@
+"""The whole voxclone exception tree, in one place.
+
+Every error a client can see is a ``VoxcloneError`` with a stable ``code`` (the ``error`` field
+of the JSON body) and a human message. The HTTP status for each class is chosen in exactly one
+place, ``voxclone.api.errors``; nothing below the API knows about HTTP. Errors of third-party
+libraries are translated where those libraries are called (``raise X(...) from exc``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class VoxcloneError(Exception):
+    """Base of every error voxclone raises on purpose."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- the client sent something wrong -----------------------------------------------------------
+
+
+class InvalidInput(VoxcloneError):
+    """A request is malformed: a field is missing, or has the wrong type or shape."""
+
+    code = "invalid_request"
+
+
+class MissingField(InvalidInput):
+    code = "missing_field"
+
+
+class InvalidId(InvalidInput):
+    """An id in the path or body is not a well-formed id (it is never looked up)."""
+
+    code = "invalid_id"
+
+
+class Unprocessable(VoxcloneError):
+    """Well-formed but not acceptable: out-of-range values, audio we cannot use."""
+
+    code = "unprocessable"
+
+
+class InvalidText(Unprocessable):
+    code = "invalid_text"
+
+
+class InvalidAudio(Unprocessable):
+    """The bytes are not audio in a supported format, or are damaged."""
+
+    code = "invalid_audio"
+
+
+class AudioTooLarge(Unprocessable):
+    code = "audio_too_large"
+
+
+class AudioDurationOutOfRange(Unprocessable):
+    code = "audio_duration_out_of_range"
+
+
+class UnknownBackend(Unprocessable):
+    code = "unknown_backend"
+
+
+class UnsupportedLanguage(Unprocessable):
+    code = "unsupported_language"
+
+
+class UnsupportedFormat(Unprocessable):
+    code = "unsupported_format"
+
+
+class PayloadTooLarge(VoxcloneError):
+    """A request body is larger than any endpoint accepts."""
+
+    code = "payload_too_large"
+
+
+# --- who is asking ------------------------------------------------------------------------------
+
+
+class AuthenticationError(VoxcloneError):
+    """No key, an unknown key, or a revoked key."""
+
+    code = "unauthorized"
+
+
+class PermissionDenied(VoxcloneError):
+    """A valid key that may not do this (a user key on an admin endpoint)."""
+
+    code = "forbidden"
+
+
+# --- the state of records -----------------------------------------------------------------------
+
+
+class NotFound(VoxcloneError):
+    """No such record, or it belongs to another key: the two are never told apart."""
+
+    code = "not_found"
+
+
+class Conflict(VoxcloneError):
+    """The record exists but is not in a state that allows this (a voice still fitting)."""
+
+    code = "conflict"
+
+
+class JobNotReady(Conflict):
+    code = "job_not_ready"
+
+
+# --- limits -------------------------------------------------------------------------------------
+
+
+class RateLimited(VoxcloneError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: float, **details: Any) -> None:
+        super().__init__(message, retry_after_s=retry_after_s, **details)
+        self.retry_after_s = retry_after_s
+
+
+class QuotaExceeded(VoxcloneError):
+    code = "quota_exceeded"
+
+
+# --- engines and providers ----------------------------------------------------------------------
+
+
+class EngineError(VoxcloneError):
+    """An engine failed while working on a valid request."""
+
+    code = "engine_error"
+
+
+class EngineUnavailable(EngineError):
+    """An engine cannot be loaded here: a package or model file is missing."""
+
+    code = "engine_unavailable"
+
+
+class ProviderError(EngineError):
+    """A remote provider answered with an error or with something that is not audio."""
+
+    code = "provider_error"
+
+
+class ProviderTimeout(EngineError):
+    code = "provider_timeout"
+
+
+class StorageError(VoxcloneError):
+    """A blob that the database says exists is missing or unreadable."""
+
+    code = "storage_error"

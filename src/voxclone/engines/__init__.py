@@ -1,0 +1,1 @@
+"""Inference engines: small protocols, a lazy registry, one module per engine."""

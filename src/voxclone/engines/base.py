@@ -1,0 +1,76 @@
+"""The engine protocols and the types they share.
+
+Engines are synchronous and thread-safe enough to be called from a worker thread; services run
+them off the event loop. A voice prompt is whatever an engine needs to speak in a voice,
+as JSON-serialisable data: it is computed once per voice and stored with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from voxclone.core.types import Audio
+
+VoicePrompt = dict[str, Any]
+ProgressCallback = Callable[[float], None]
+"""Called with a fraction in [0, 1] as long work advances."""
+
+
+@dataclass(frozen=True, slots=True)
+class TTSCapabilities:
+    languages: frozenset[str]
+    sample_rate: int
+    streaming: bool = True
+    cloning: bool = False
+    """True when the engine speaks in the reference voice; False for fixed-voice engines."""
+
+
+@dataclass(frozen=True, slots=True)
+class SynthesisParams:
+    language: str = "en"
+    speed: float = 1.0
+    temperature: float | None = None
+    seed: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def cache_fields(self) -> dict[str, Any]:
+        """The parameters that change the audio, for the synthesis cache key."""
+        return {
+            "speed": self.speed,
+            "temperature": self.temperature,
+            "seed": self.seed,
+            **self.extra,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EngineHealth:
+    available: bool
+    detail: str = ""
+
+
+@runtime_checkable
+class TTSEngine(Protocol):
+    name: str
+    version: str
+    """Changes whenever the same input would give different audio (part of the cache key)."""
+
+    def capabilities(self) -> TTSCapabilities: ...
+
+    def create_voice_prompt(
+        self,
+        reference: Audio,
+        transcript: str | None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> VoicePrompt: ...
+
+    def synthesize(
+        self, text: str, prompt: VoicePrompt, params: SynthesisParams
+    ) -> Iterator[Audio]:
+        """Yield audio chunks (one per sentence or so) of one sample rate."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,114 @@
+"""Engines by name, imported and loaded only when first used.
+
+A registry entry maps a name to ``"module:Class"`` and constructor options. Nothing is imported
+until ``get`` is called, so a missing optional package only matters to the engine that needs it.
+Loaded engines are kept until ``close``; this registry is the one place that loads them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from voxclone.core.errors import EngineUnavailable, UnknownBackend
+from voxclone.engines.base import EngineHealth, TTSEngine
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSpec:
+    name: str
+    target: str
+    """``"package.module:Class"``; the class is called with ``name=`` and ``**options``."""
+    kind: str = "tts"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class EngineRegistry:
+    def __init__(self, specs: list[EngineSpec] | None = None) -> None:
+        self._specs: dict[str, EngineSpec] = {}
+        self._loaded: dict[str, Any] = {}
+        self._failures: dict[str, str] = {}
+        self._lock = threading.Lock()
+        for spec in specs or []:
+            self.register(spec)
+
+    def register(self, spec: EngineSpec) -> None:
+        self._specs[spec.name] = spec
+        self._loaded.pop(spec.name, None)
+        self._failures.pop(spec.name, None)
+
+    def names(self, kind: str | None = None) -> list[str]:
+        return sorted(n for n, s in self._specs.items() if kind is None or s.kind == kind)
+
+    def spec(self, name: str) -> EngineSpec:
+        try:
+            return self._specs[name]
+        except KeyError:
+            known = ", ".join(self.names()) or "none"
+            raise UnknownBackend(
+                f"unknown backend {name!r}; known backends: {known}",
+                backend=name,
+                known=self.names(),
+            ) from None
+
+    def get(self, name: str) -> Any:
+        """The loaded engine called ``name``, loading it on first use."""
+        spec = self.spec(name)
+        with self._lock:
+            engine = self._loaded.get(name)
+            if engine is None:
+                engine = self._load(spec)
+                self._loaded[name] = engine
+            return engine
+
+    def get_tts(self, name: str) -> TTSEngine:
+        spec = self.spec(name)
+        if spec.kind != "tts":
+            raise UnknownBackend(
+                f"backend {name!r} is a {spec.kind} engine, not a text-to-speech engine",
+                backend=name,
+                known=self.names("tts"),
+            )
+        engine: TTSEngine = self.get(name)
+        return engine
+
+    def is_loaded(self, name: str) -> bool:
+        return name in self._loaded
+
+    def failure(self, name: str) -> str | None:
+        """Why ``name`` failed to load, if it was tried and failed."""
+        return self._failures.get(name)
+
+    def health(self, name: str) -> EngineHealth:
+        """Whether ``name`` can work here; loads it if it has not been loaded yet."""
+        try:
+            self.get(name)
+        except EngineUnavailable as exc:
+            return EngineHealth(available=False, detail=exc.message)
+        return EngineHealth(available=True)
+
+    def close(self) -> None:
+        with self._lock:
+            for engine in self._loaded.values():
+                close = getattr(engine, "close", None)
+                if close is not None:
+                    close()
+            self._loaded.clear()
+
+    def _load(self, spec: EngineSpec) -> Any:
+        if spec.name in self._failures:
+            raise EngineUnavailable(self._failures[spec.name], backend=spec.name)
+        module_name, _, class_name = spec.target.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError) as exc:
+            message = f"engine {spec.name!r} cannot be imported from {spec.target!r}: {exc}"
+            self._failures[spec.name] = message
+            raise EngineUnavailable(message, backend=spec.name) from exc
+        try:
+            return cls(name=spec.name, **spec.options)
+        except EngineUnavailable as exc:
+            self._failures[spec.name] = exc.message
+            raise
