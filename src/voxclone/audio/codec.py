@@ -1,0 +1,250 @@
+"""Decoding uploads and encoding results, with libsndfile (through python-soundfile).
+
+This is the one module that calls soundfile; its errors are translated here. Uploads are
+decoded from memory and their format is sniffed from their content alone, never from a file
+name or a declared content type. Only WAV, FLAC, OGG (Vorbis or Opus) and MP3 are accepted,
+although libsndfile opens many more formats.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import soundfile as sf
+
+from voxclone.audio import riff
+from voxclone.audio.resample import resample
+from voxclone.core.errors import (
+    AudioDurationOutOfRange,
+    InvalidAudio,
+    UnsupportedFormat,
+    VoxcloneError,
+)
+from voxclone.core.types import Audio, FloatArray
+
+ACCEPTED_INPUT_FORMATS = ("wav", "flac", "ogg", "mp3")
+SUPPORTED_OUTPUT_FORMATS = ("wav", "mp3", "flac", "ogg", "opus", "pcm")
+
+# libsndfile's major format -> our name for its family. WAVEX is WAV with
+# WAVE_FORMAT_EXTENSIBLE; OGG holds Vorbis or Opus.
+_INPUT_FAMILIES = {"WAV": "wav", "WAVEX": "wav", "FLAC": "flac", "OGG": "ogg", "MP3": "mp3"}
+
+_OUTPUT_ENCODINGS = {
+    "wav": ("WAV", "PCM_16"),
+    "flac": ("FLAC", "PCM_16"),
+    "mp3": ("MP3", "MPEG_LAYER_III"),
+    "ogg": ("OGG", "VORBIS"),
+    "opus": ("OGG", "OPUS"),
+}
+# "pcm" is raw signed 16-bit little-endian samples with no header. It is not "audio/L16":
+# RFC 2586 defines L16 as big-endian (network byte order) with a mandatory rate parameter.
+_MEDIA_TYPES = {
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "opus": "audio/ogg",
+    "pcm": "application/octet-stream",
+}
+# The rates these encoders accept. Audio at another rate is resampled: for MP3 to the next
+# accepted rate up (or 48 kHz), for Opus to 48 kHz.
+_ENCODER_RATES = {
+    "mp3": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+    "opus": (8000, 12000, 16000, 24000, 48000),
+}
+
+_READ_BLOCK_FRAMES = 65536
+_SF_ERR_UNRECOGNISED_FORMAT = 1  # libsndfile's public error code for "not a format I know"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    """What the header of an audio file says, read without decoding its samples.
+
+    For MP3 without a Xing/LAME header, ``frames`` is libsndfile's estimate from the bit rate.
+    """
+
+    format: str
+    subtype: str
+    channels: int
+    sample_rate: int
+    frames: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames / self.sample_rate
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedAudio:
+    """An upload decoded to mono float32 at its own rate, with what it was before."""
+
+    audio: Audio
+    format: str
+    subtype: str
+    channels: int
+    sample_rate: int
+
+
+def probe_audio(data: bytes) -> AudioInfo:
+    """Describe the audio in ``data`` from its header; raise InvalidAudio if it is not audio."""
+    with _open(data) as (_, info):
+        return info
+
+
+def decode_audio(data: bytes, *, max_seconds: float | None = None) -> DecodedAudio:
+    """Decode an upload to mono float32 samples at its original sample rate.
+
+    Channels are averaged. When ``max_seconds`` is given, a longer file is refused with
+    AudioDurationOutOfRange from its header, before any sample is decoded. libsndfile never
+    returns more frames than the header reports, so the check holds for the samples too.
+    Without it, a small compressed file can decode to a very long signal: pass it for
+    anything a client sent.
+    """
+    with _open(data) as (sound_file, info):
+        if max_seconds is not None and info.duration_s > max_seconds:
+            raise AudioDurationOutOfRange(
+                f"the audio is {info.duration_s:.1f} s long; the limit is {max_seconds:g} s",
+                duration_s=round(info.duration_s, 3),
+                max_s=max_seconds,
+            )
+        samples = _read_mono(sound_file)
+    if samples.size == 0:
+        raise InvalidAudio("the audio file contains no samples (0 frames)", format=info.format)
+    nonfinite = int(samples.size - np.count_nonzero(np.isfinite(samples)))
+    if nonfinite:
+        raise InvalidAudio(
+            f"the audio contains {nonfinite} NaN or infinite samples",
+            nonfinite_samples=nonfinite,
+        )
+    np.clip(samples, -1.0, 1.0, out=samples)  # float files may exceed full scale
+    return DecodedAudio(
+        audio=Audio(samples, info.sample_rate),
+        format=info.format,
+        subtype=info.subtype,
+        channels=info.channels,
+        sample_rate=info.sample_rate,
+    )
+
+
+def encode_audio(audio: Audio, fmt: str = "wav", *, sample_rate: int | None = None) -> bytes:
+    """Encode ``audio`` as one of SUPPORTED_OUTPUT_FORMATS, resampled to ``sample_rate`` if given.
+
+    "ogg" is Vorbis, "opus" is Opus in OGG, "pcm" is raw s16le with no header. MP3 and Opus
+    accept only some rates; audio at another rate is resampled to the next rate up that the
+    encoder accepts (for Opus: 48 kHz), so the result may not be at ``sample_rate``. Samples
+    are clipped to [-1, 1]. Empty audio can only be encoded as "pcm" (libsndfile writes
+    nothing at all for an empty FLAC or MP3 file).
+    """
+    fmt = _output_format(fmt)
+    if sample_rate is not None:
+        audio = resample(audio, sample_rate)
+    allowed = _ENCODER_RATES.get(fmt)
+    if allowed is not None and audio.sample_rate not in allowed:
+        higher = [rate for rate in allowed if rate >= audio.sample_rate]
+        audio = resample(audio, higher[0] if fmt == "mp3" and higher else allowed[-1])
+    samples: FloatArray = np.clip(audio.samples, -1.0, 1.0)
+    if fmt == "pcm":
+        # Full scale is 32768, as in libsndfile. (libsndfile floors where this rounds, so a
+        # WAV's data chunk can differ from "pcm" by one step.)
+        scaled = np.clip(np.rint(samples * 32768.0), -32768, 32767)
+        pcm: npt.NDArray[np.int16] = scaled.astype("<i2")
+        return pcm.tobytes()
+    if samples.size == 0:
+        raise ValueError(f"cannot encode empty audio as {fmt}")
+    major, subtype = _OUTPUT_ENCODINGS[fmt]
+    buffer = io.BytesIO()
+    try:
+        sf.write(buffer, samples, audio.sample_rate, format=major, subtype=subtype)
+    except sf.SoundFileError as exc:
+        raise VoxcloneError(
+            f"could not encode audio as {fmt}: {_reason(exc)}",
+            format=fmt,
+            sample_rate=audio.sample_rate,
+        ) from exc
+    return buffer.getvalue()
+
+
+def media_type(fmt: str) -> str:
+    """The Content-Type for audio encoded as ``fmt`` (raw "pcm" is application/octet-stream)."""
+    return _MEDIA_TYPES[_output_format(fmt)]
+
+
+@contextmanager
+def _open(data: bytes) -> Iterator[tuple[sf.SoundFile, AudioInfo]]:
+    """Open ``data`` with libsndfile after the checks it does not do; translate its errors."""
+    if not data:
+        raise InvalidAudio("the upload is empty (0 bytes)", size_bytes=0)
+    if riff.is_riff_wave(data):
+        riff.check_wave(data)
+    try:
+        with sf.SoundFile(io.BytesIO(data)) as sound_file:
+            family = _INPUT_FAMILIES.get(sound_file.format)
+            if family is None:
+                raise UnsupportedFormat(
+                    f"{sound_file.format} audio is not accepted; "
+                    f"send one of: {', '.join(ACCEPTED_INPUT_FORMATS)}",
+                    found=sound_file.format,
+                    accepted=list(ACCEPTED_INPUT_FORMATS),
+                )
+            info = AudioInfo(
+                format=family,
+                subtype=sound_file.subtype,
+                channels=sound_file.channels,
+                sample_rate=sound_file.samplerate,
+                frames=sound_file.frames,
+            )
+            yield sound_file, info
+    except sf.SoundFileError as exc:
+        raise _invalid(exc, size_bytes=len(data)) from exc
+
+
+def _read_mono(sound_file: sf.SoundFile) -> FloatArray:
+    """Read in blocks, so memory follows the samples present, not what the header claims."""
+    blocks: list[FloatArray] = []
+    while True:
+        block = sound_file.read(_READ_BLOCK_FRAMES, dtype="float32", always_2d=True)
+        if len(block) == 0:
+            break
+        blocks.append(np.mean(block, axis=1, dtype=np.float32))
+    if not blocks:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate(blocks)
+
+
+def _output_format(fmt: str) -> str:
+    name = fmt.lower()
+    if name not in SUPPORTED_OUTPUT_FORMATS:
+        raise UnsupportedFormat(
+            f"unsupported output format {fmt!r}; supported: {', '.join(SUPPORTED_OUTPUT_FORMATS)}",
+            format=fmt,
+            supported=list(SUPPORTED_OUTPUT_FORMATS),
+        )
+    return name
+
+
+def _invalid(exc: sf.SoundFileError, *, size_bytes: int) -> InvalidAudio:
+    reason = _reason(exc)
+    if getattr(exc, "code", None) == _SF_ERR_UNRECOGNISED_FORMAT:
+        accepted = ", ".join(format_.upper() for format_ in ACCEPTED_INPUT_FORMATS)
+        return InvalidAudio(
+            f"the upload is not audio in a format we can read ({accepted})",
+            reason=reason,
+            size_bytes=size_bytes,
+        )
+    return InvalidAudio(
+        "the audio file is damaged, truncated or encoded in a way we cannot decode",
+        reason=reason,
+        size_bytes=size_bytes,
+    )
+
+
+def _reason(exc: sf.SoundFileError) -> str:
+    """libsndfile's own words, without soundfile's "Error opening <BytesIO at 0x...>" prefix."""
+    text = getattr(exc, "error_string", None) or str(exc)
+    return str(text).removeprefix("Error : ").strip()
