@@ -1,0 +1,218 @@
+"""Queries on jobs. Flush, never commit (see ``voxclone.db``).
+
+A job's row is the truth about its state; the queue only carries ids and may deliver one
+twice. State changes are therefore conditional UPDATEs: ``claim_job`` lets exactly one worker
+take a job, and ``finish_job`` / ``cancel_job`` only ever move a job that is not yet terminal,
+so a late worker cannot overwrite ``cancelled`` and a redelivered finished job stays finished.
+Functions that return a ``Job`` re-read it, so the object shows what the database holds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Update, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voxclone.core.types import JobKind, JobStatus
+from voxclone.db.tables import Job, utcnow
+
+UNFINISHED = (JobStatus.PENDING.value, JobStatus.RUNNING.value)
+_NOT_FAILABLE = (JobStatus.FAILED.value, JobStatus.CANCELLED.value)
+
+
+async def create_job(
+    session: AsyncSession,
+    *,
+    id: str,
+    key_id: str,
+    kind: JobKind,
+    params: dict[str, Any],
+    voice_id: str | None = None,
+    cache_key: str | None = None,
+) -> Job:
+    """Add a pending job."""
+    job = Job(
+        id=id,
+        key_id=key_id,
+        voice_id=voice_id,
+        kind=JobKind(kind).value,
+        status=JobStatus.PENDING.value,
+        progress=0.0,
+        params=dict(params),
+        cache_key=cache_key,
+        attempts=0,
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def get_job(session: AsyncSession, *, job_id: str, key_id: str | None = None) -> Job | None:
+    """The job, freshly read; with ``key_id``, only if it belongs to that key."""
+    job = await session.get(Job, job_id, populate_existing=True)
+    if job is None or (key_id is not None and job.key_id != key_id):
+        return None
+    return job
+
+
+async def claim_job(
+    session: AsyncSession, *, job_id: str, stale_before: datetime | None = None
+) -> Job | None:
+    """Move the job to running for this worker, or return None if this worker may not run it.
+
+    A pending job is claimed. A running job is claimed only when ``stale_before`` is given and
+    it started before then: its worker is presumed dead (pass the process's start time when
+    resuming after a restart, or now minus the longest a job may run). Anything else (a
+    terminal job, a running job another worker holds, no such job) returns None.
+
+    The test and the change are one UPDATE, so of two workers racing for a job exactly one
+    wins. ``attempts`` goes up by one on each claim; the caller decides when it is too many.
+    """
+    claimable = Job.status == JobStatus.PENDING.value
+    if stale_before is not None:
+        stale = and_(Job.status == JobStatus.RUNNING.value, Job.started_at < stale_before)
+        claimable = or_(claimable, stale)
+    statement = (
+        update(Job)
+        .where(Job.id == job_id, claimable)
+        .values(
+            status=JobStatus.RUNNING.value,
+            attempts=Job.attempts + 1,
+            progress=0.0,
+            started_at=utcnow(),
+            error=None,
+        )
+        .returning(Job.id)
+    )
+    claimed = await _update(session, statement, job_id)
+    return await session.get(Job, job_id) if claimed else None
+
+
+async def set_progress(session: AsyncSession, *, job_id: str, progress: float) -> bool:
+    """Record progress (clamped to 0..1) of a running job; False if it is no longer running."""
+    statement = (
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
+        .values(progress=min(max(float(progress), 0.0), 1.0))
+        .returning(Job.id)
+    )
+    return await _update(session, statement, job_id)
+
+
+async def finish_job(
+    session: AsyncSession,
+    *,
+    job_id: str,
+    status: JobStatus,
+    audio_key: str | None = None,
+    audio_duration_s: float | None = None,
+    error: str | None = None,
+) -> bool:
+    """Move a pending or running job to the terminal ``status``; False if it already was terminal.
+
+    ``status`` must be ready, failed or cancelled (ValueError otherwise). A ready job gets
+    progress 1.0.
+    """
+    status = JobStatus(status)
+    if not status.terminal:
+        raise ValueError(f"finish_job() needs a terminal status, got {status.value!r}")
+    values: dict[str, Any] = {
+        "status": status.value,
+        "audio_key": audio_key,
+        "audio_duration_s": audio_duration_s,
+        "error": error,
+        "completed_at": utcnow(),
+    }
+    if status is JobStatus.READY:
+        values["progress"] = 1.0
+    statement = (
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_(UNFINISHED))
+        .values(**values)
+        .returning(Job.id)
+    )
+    return await _update(session, statement, job_id)
+
+
+async def mark_failed(session: AsyncSession, *, job_id: str, error: str) -> bool:
+    """Fail a job even if it is ready (its audio turned out to be missing); never a cancelled one.
+
+    The audio columns are cleared. False when the job is missing, cancelled or already failed.
+    """
+    statement = (
+        update(Job)
+        .where(Job.id == job_id, Job.status.not_in(_NOT_FAILABLE))
+        .values(
+            status=JobStatus.FAILED.value,
+            error=error,
+            audio_key=None,
+            audio_duration_s=None,
+            completed_at=utcnow(),
+        )
+        .returning(Job.id)
+    )
+    return await _update(session, statement, job_id)
+
+
+async def cancel_job(
+    session: AsyncSession, *, job_id: str, key_id: str | None = None
+) -> Job | None:
+    """Cancel the job unless it is already terminal; returns it as it now stands.
+
+    None when there is no such job (for ``key_id``, when given). The caller tells "cancelled
+    now" from "had already finished" by the returned job's status.
+    """
+    job = await get_job(session, job_id=job_id, key_id=key_id)
+    if job is None:
+        return None
+    await finish_job(session, job_id=job_id, status=JobStatus.CANCELLED)  # refreshes ``job``
+    return job
+
+
+async def release_stale_jobs(session: AsyncSession, *, started_before: datetime) -> int:
+    """Put jobs that started running before ``started_before`` back to pending.
+
+    At start-up, with the process's start time: those jobs' worker died with the last process.
+    ``attempts`` is kept, so the next claim counts the interruption. Returns how many moved.
+    """
+    statement = (
+        update(Job)
+        .where(Job.status == JobStatus.RUNNING.value, Job.started_at < started_before)
+        .values(status=JobStatus.PENDING.value)
+        .returning(Job.id)
+    )
+    options = {"synchronize_session": False}
+    released = list((await session.execute(statement, execution_options=options)).scalars())
+    for job_id in released:
+        loaded = session.identity_map.get(session.identity_key(Job, job_id))
+        if loaded is not None:
+            await session.refresh(loaded)
+    return len(released)
+
+
+async def list_unfinished_job_ids(session: AsyncSession) -> list[str]:
+    """Ids of pending and running jobs, oldest first (to resubmit after a restart)."""
+    query = select(Job.id).where(Job.status.in_(UNFINISHED)).order_by(Job.created_at, Job.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def list_job_audio_keys(session: AsyncSession, *, voice_id: str) -> list[str]:
+    """Blob keys of every job audio made with the voice (to delete them with it)."""
+    query = select(Job.audio_key).where(Job.voice_id == voice_id, Job.audio_key.is_not(None))
+    return [key for key in (await session.execute(query)).scalars() if key is not None]
+
+
+async def _update(session: AsyncSession, statement: Update, job_id: str) -> bool:
+    """Run a conditional ``UPDATE ... RETURNING id``; True when it changed the row.
+
+    A copy of the job already loaded in the session is re-read either way, so whoever holds
+    it sees the row as it now is (changed by this call, or by someone else before it).
+    """
+    result = await session.execute(statement, execution_options={"synchronize_session": False})
+    changed = result.first() is not None
+    loaded = session.identity_map.get(session.identity_key(Job, job_id))
+    if loaded is not None:
+        await session.refresh(loaded)
+    return changed
