@@ -1,0 +1,155 @@
+"""How fast does each TTS engine speak? Real-time factor and time to first audio chunk.
+
+    .venv/bin/python benchmarks/engine_speed.py [--engines piper fake] [--runs 5]
+
+Each engine is built through the EngineRegistry, warmed up with one synthesis, then timed on a
+1-sentence and a 10-sentence English text. RTF is synthesis time / audio duration (below 1 is
+faster than real time); "first chunk" is the time until the first sentence's audio arrives.
+Both are medians over the runs. To add an engine, add its EngineSpec to ENGINES.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from voxclone.core.types import Audio
+from voxclone.engines.base import SynthesisParams, TTSEngine, VoicePrompt
+from voxclone.engines.registry import EngineRegistry, EngineSpec
+
+ENGINES: dict[str, EngineSpec] = {
+    spec.name: spec
+    for spec in [
+        EngineSpec("piper", "voxclone.engines.piper:PiperEngine"),
+        EngineSpec("fake", "voxclone.engines.fake:FakeEngine"),
+    ]
+}
+
+ONE_SENTENCE = "The quick brown fox jumps over the lazy dog near the quiet river bank."
+TEN_SENTENCES = " ".join(
+    [
+        "Welcome to the weekly update from the engineering team.",
+        "This week we finished the new storage layer and moved every service onto it.",
+        "The migration took two nights, and nobody noticed any downtime.",
+        "Next, we will look at speech synthesis speed on small machines.",
+        "Our goal is a first chunk of audio in well under half a second.",
+        "Dr. Smith from the research group will join us on Thursday.",
+        "She will explain how the voice models were trained and measured.",
+        "Please send your questions before Wednesday evening.",
+        "If you cannot attend, the recording will be shared afterwards.",
+        "Thank you all, and have a good week!",
+    ]
+)
+TEXTS = {"1 sentence": ONE_SENTENCE, "10 sentences": TEN_SENTENCES}
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    first_chunk_s: float
+    audio_s: float
+    chunks: int
+
+
+@dataclass(frozen=True)
+class Row:
+    engine: str
+    text: str
+    chars: int
+    chunks: int
+    audio_s: float
+    rtf: float
+    first_chunk_s: float
+    load_s: float
+
+
+def reference_clip(seconds: float = 3.0, rate: int = 16000) -> Audio:
+    """A synthetic voiced-like reference (a 140 Hz tone with harmonics) for prompt creation."""
+    t = np.arange(round(seconds * rate)) / rate
+    harmonics = np.stack([np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 6)])
+    return Audio((0.2 * harmonics.sum(axis=0)).astype(np.float32), rate)
+
+
+def synthesize_timed(
+    engine: TTSEngine, text: str, prompt: VoicePrompt, params: SynthesisParams
+) -> Run:
+    start = time.perf_counter()
+    first: float | None = None
+    audio_s = 0.0
+    chunks = 0
+    for chunk in engine.synthesize(text, prompt, params):
+        if first is None:
+            first = time.perf_counter() - start
+        audio_s += chunk.duration_s
+        chunks += 1
+    seconds = time.perf_counter() - start
+    if first is None or audio_s == 0:
+        raise RuntimeError(f"engine {engine.name!r} produced no audio for {text[:40]!r}")
+    return Run(seconds, first, audio_s, chunks)
+
+
+def bench_engine(registry: EngineRegistry, name: str, runs: int) -> list[Row]:
+    started = time.perf_counter()
+    engine = registry.get_tts(name)
+    load_s = time.perf_counter() - started
+    prompt = engine.create_voice_prompt(reference_clip(), None)
+    params = SynthesisParams()
+    synthesize_timed(engine, ONE_SENTENCE, prompt, params)  # warm-up
+    rows = []
+    for label, text in TEXTS.items():
+        timed = [synthesize_timed(engine, text, prompt, params) for _ in range(runs)]
+        rows.append(
+            Row(
+                engine=name,
+                text=label,
+                chars=len(text),
+                chunks=timed[0].chunks,
+                audio_s=statistics.median(r.audio_s for r in timed),
+                rtf=statistics.median(r.seconds / r.audio_s for r in timed),
+                first_chunk_s=statistics.median(r.first_chunk_s for r in timed),
+                load_s=load_s,
+            )
+        )
+    return rows
+
+
+def format_table(rows: list[Row], runs: int) -> str:
+    header = (
+        f"{'engine':<8} {'text':<13} {'chars':>5} {'chunks':>6} {'audio s':>8} "
+        f"{'RTF':>7} {'first chunk s':>13} {'load s':>7}"
+    )
+    lines = [
+        f"TTS engine speed: medians over {runs} warm runs, {os.cpu_count()} CPU cores visible",
+        header,
+        "-" * len(header),
+    ]
+    for r in rows:
+        lines.append(
+            f"{r.engine:<8} {r.text:<13} {r.chars:>5} {r.chunks:>6} {r.audio_s:>8.2f} "
+            f"{r.rtf:>7.3f} {r.first_chunk_s:>13.3f} {r.load_s:>7.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engines", nargs="+", default=["piper"], choices=sorted(ENGINES))
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error(f"--runs must be at least 1, got {args.runs}")
+    registry = EngineRegistry([ENGINES[name] for name in args.engines])
+    try:
+        rows = [row for name in args.engines for row in bench_engine(registry, name, args.runs)]
+    finally:
+        registry.close()
+    print(format_table(rows, args.runs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""The engines voxclone ships with, as registry entries built from settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voxclone.config import Settings
+from voxclone.engines.registry import EngineSpec
+
+
+def builtin_specs(settings: Settings) -> list[EngineSpec]:
+    piper: dict[str, Any] = {"threads": settings.piper.threads}
+    if settings.piper.model_path is not None:
+        piper["model_path"] = settings.piper.model_path
+    if settings.piper.config_path is not None:
+        piper["config_path"] = settings.piper.config_path
+    return [
+        EngineSpec(name="piper", target="voxclone.engines.piper:PiperEngine", options=piper),
+    ]
