@@ -1,0 +1,123 @@
+"""Builds every service from Settings, once, and starts and stops them together.
+
+The API keeps one ``Services`` on ``app.state``; the CLI builds its own with the same settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from voxclone import __version__
+from voxclone.config import Settings
+from voxclone.db import jobs as job_queries
+from voxclone.db.migrate import upgrade_database
+from voxclone.db.session import create_db_engine, create_session_factory
+from voxclone.engines.catalog import builtin_specs
+from voxclone.engines.registry import EngineRegistry
+from voxclone.queue.base import JobQueue
+from voxclone.queue.inprocess import InProcessQueue
+from voxclone.services.jobs import JobService
+from voxclone.services.keys import KeyService, ensure_admin_key
+from voxclone.services.oneshot import OneShotService
+from voxclone.services.synthesis import SynthesisService
+from voxclone.services.voices import VoiceService
+from voxclone.storage.base import BlobStore
+from voxclone.storage.factory import open_blob_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    blobs: BlobStore
+    engines: EngineRegistry
+    queue: JobQueue
+    keys: KeyService
+    voices: VoiceService
+    synthesis: SynthesisService
+    jobs: JobService
+    oneshot: OneShotService
+    admin_key: str
+    admin_key_generated: bool
+    version: str = __version__
+    started_at: float = 0.0
+
+    @property
+    def uptime_s(self) -> float:
+        return time.monotonic() - self.started_at if self.started_at else 0.0
+
+    async def start(self, *, run_jobs: bool = True) -> None:
+        """Apply migrations, start the job workers, and re-queue jobs a restart interrupted."""
+        await upgrade_database(self.settings.resolved_database_url)
+        self.started_at = time.monotonic()
+        if not run_jobs:
+            return
+        await self.queue.start(self.synthesis.run_job)
+        async with self.sessions() as session:
+            unfinished = await job_queries.list_unfinished_job_ids(session)
+        for job_id in unfinished:
+            await self.queue.submit(job_id)
+        if unfinished:
+            log.info("re-queued %d unfinished job(s) from before the restart", len(unfinished))
+
+    async def close(self) -> None:
+        await self.queue.stop()
+        self.engines.close()
+        await self.db.dispose()
+
+
+def build_services(settings: Settings, *, engines: EngineRegistry | None = None) -> Services:
+    """Wire everything up. Nothing is loaded yet: engines load on first use, the DB on start."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    admin_key, generated = ensure_admin_key(
+        settings.data_dir,
+        settings.admin_key.get_secret_value() if settings.admin_key else None,
+    )
+    db = create_db_engine(settings.resolved_database_url)
+    sessions = create_session_factory(db)
+    blobs = open_blob_store(settings.resolved_storage_url)
+    registry = engines if engines is not None else EngineRegistry(builtin_specs(settings))
+    queue = InProcessQueue(workers=settings.jobs.workers)
+    voices = VoiceService(
+        sessions=sessions,
+        blobs=blobs,
+        engines=registry,
+        limits=settings.limits,
+        default_backend=settings.default_backend,
+    )
+    synthesis = SynthesisService(
+        sessions=sessions,
+        blobs=blobs,
+        engines=registry,
+        voices=voices,
+        queue=queue,
+        limits=settings.limits,
+        max_attempts=settings.jobs.max_attempts,
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        sessions=sessions,
+        blobs=blobs,
+        engines=registry,
+        queue=queue,
+        keys=KeyService(sessions=sessions, admin_key=admin_key),
+        voices=voices,
+        synthesis=synthesis,
+        jobs=JobService(sessions=sessions, blobs=blobs),
+        oneshot=OneShotService(
+            engines=registry,
+            synthesis=synthesis,
+            limits=settings.limits,
+            default_backend=settings.default_backend,
+        ),
+        admin_key=admin_key,
+        admin_key_generated=generated,
+    )

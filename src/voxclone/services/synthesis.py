@@ -1,0 +1,395 @@
+"""Text to speech in a stored voice: the cache, synchronous synthesis, and synthesis jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from voxclone.audio import SUPPORTED_OUTPUT_FORMATS, concat_with_crossfade, encode_audio, media_type
+from voxclone.config import LimitSettings
+from voxclone.core.errors import (
+    EngineError,
+    InvalidInput,
+    InvalidText,
+    MissingField,
+    UnsupportedFormat,
+    VoxcloneError,
+)
+from voxclone.core.types import Audio, JobKind, JobStatus, new_id
+from voxclone.db import cache as cache_queries
+from voxclone.db import jobs as job_queries
+from voxclone.db.tables import Voice, utcnow
+from voxclone.engines.base import SynthesisParams, TTSEngine
+from voxclone.engines.registry import EngineRegistry
+from voxclone.engines.text import split_sentences
+from voxclone.queue.base import JobQueue
+from voxclone.services.voices import VoiceService, check_language
+from voxclone.storage.base import BlobStore
+
+log = logging.getLogger(__name__)
+
+MIN_SPEED, MAX_SPEED = 0.25, 4.0
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 48000
+
+
+def cache_key(
+    *,
+    voice_id: str,
+    text: str,
+    lang: str,
+    backend: str,
+    params: dict[str, Any],
+    engine_version: str,
+) -> str:
+    """SHA-256 over the inputs that decide the audio, separated by NUL bytes (DESIGN.md)."""
+    parts = [voice_id, text, lang, backend, json.dumps(params, sort_keys=True), engine_version]
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SynthesisRequest:
+    voice_id: str
+    text: str
+    lang: str | None = None
+    backend: str | None = None
+    format: str = "wav"
+    sample_rate: int | None = None
+    speed: float = 1.0
+    seed: int | None = None
+    temperature: float | None = None
+
+    def params(self, lang: str) -> SynthesisParams:
+        return SynthesisParams(
+            language=lang, speed=self.speed, temperature=self.temperature, seed=self.seed
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SynthesizedAudio:
+    data: bytes
+    media_type: str
+    duration_s: float
+    voice_id: str | None
+    backend: str
+    synthesis_ms: int
+    cache_hit: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedJob:
+    job_id: str
+    status: str
+    voice_id: str
+    backend: str
+
+
+@dataclass(slots=True)
+class _Plan:
+    voice: Voice
+    engine: TTSEngine
+    lang: str
+    params: SynthesisParams
+    fmt: str
+    sample_rate: int | None
+    text: str
+    key: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+ProgressSink = Callable[[float], Awaitable[None]]
+
+
+class SynthesisService:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        blobs: BlobStore,
+        engines: EngineRegistry,
+        voices: VoiceService,
+        queue: JobQueue,
+        limits: LimitSettings,
+        max_attempts: int = 3,
+    ) -> None:
+        self._sessions = sessions
+        self._blobs = blobs
+        self._engines = engines
+        self._voices = voices
+        self._queue = queue
+        self._limits = limits
+        self._max_attempts = max_attempts
+        # A job marked running that started before this process did was abandoned by a
+        # previous process (a crash or restart): this one may claim it again.
+        self._process_started = utcnow()
+
+    # --- validation --------------------------------------------------------------------------
+
+    def check_text(self, text: str | None) -> str:
+        if text is None or not text.strip():
+            raise MissingField("text is required and must not be empty", field="text")
+        if len(text) > self._limits.max_text_chars:
+            raise InvalidText(
+                f"text is {len(text)} characters long; at most "
+                f"{self._limits.max_text_chars} are allowed",
+                length=len(text),
+                max_chars=self._limits.max_text_chars,
+            )
+        return text
+
+    async def _plan(self, *, key_id: str, req: SynthesisRequest) -> _Plan:
+        text = self.check_text(req.text)
+        if req.format not in SUPPORTED_OUTPUT_FORMATS:
+            raise UnsupportedFormat(
+                f"format {req.format!r} is not supported; use one of "
+                f"{', '.join(SUPPORTED_OUTPUT_FORMATS)}",
+                format=req.format,
+            )
+        if not MIN_SPEED <= req.speed <= MAX_SPEED:
+            raise InvalidInput(
+                f"speed {req.speed} is outside {MIN_SPEED}–{MAX_SPEED}", field="speed"
+            )
+        if req.sample_rate is not None and not (
+            MIN_SAMPLE_RATE <= req.sample_rate <= MAX_SAMPLE_RATE
+        ):
+            raise InvalidInput(
+                f"sample_rate {req.sample_rate} is outside {MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE}",
+                field="sample_rate",
+            )
+        voice = await self._voices.get(key_id=key_id, voice_id=req.voice_id)
+        engine = self._engines.get_tts(req.backend or voice.backend)
+        lang = req.lang or voice.lang
+        check_language(engine, lang)
+        params = req.params(lang)
+        key = cache_key(
+            voice_id=voice.id,
+            text=text,
+            lang=lang,
+            backend=engine.name,
+            params={**params.cache_fields(), "format": req.format, "sample_rate": req.sample_rate},
+            engine_version=engine.version,
+        )
+        return _Plan(voice, engine, lang, params, req.format, req.sample_rate, text, key)
+
+    # --- the cache ---------------------------------------------------------------------------
+
+    async def _cached(self, plan: _Plan) -> SynthesizedAudio | None:
+        async with self._sessions() as session:
+            entry = await cache_queries.get_entry(session, cache_key=plan.key)
+            if entry is None:
+                return None
+            await cache_queries.record_hit(session, cache_key=plan.key)
+            await session.commit()
+        if not await self._blobs.exists(entry.audio_key):
+            log.warning("cache entry %s has no audio; dropping it", plan.key)
+            async with self._sessions() as session:
+                await cache_queries.delete_entry(session, cache_key=plan.key)
+                await session.commit()
+            return None
+        return SynthesizedAudio(
+            data=await self._blobs.get(entry.audio_key),
+            media_type=media_type(plan.fmt),
+            duration_s=entry.audio_duration_s,
+            voice_id=plan.voice.id,
+            backend=entry.backend,
+            synthesis_ms=entry.synthesis_ms,
+            cache_hit=True,
+        )
+
+    async def _store(self, plan: _Plan, result: SynthesizedAudio) -> str:
+        blob_key = f"voices/{plan.voice.id}/cache/{plan.key}.{plan.fmt}"
+        await self._blobs.put(blob_key, result.data)
+        async with self._sessions() as session:
+            await cache_queries.put_entry(
+                session,
+                cache_key=plan.key,
+                voice_id=plan.voice.id,
+                backend=plan.engine.name,
+                audio_key=blob_key,
+                audio_duration_s=result.duration_s,
+                synthesis_ms=result.synthesis_ms,
+            )
+            await session.commit()
+        return blob_key
+
+    # --- rendering ---------------------------------------------------------------------------
+
+    async def _render(
+        self, plan: _Plan, *, progress: ProgressSink | None = None
+    ) -> SynthesizedAudio:
+        started = time.perf_counter()
+        prompt = await self._voices.prompt_for(plan.voice, plan.engine)
+        expected = max(1, len(split_sentences(plan.text)))
+        chunks = await self._collect(
+            plan.engine, plan.text, prompt, plan.params, expected, progress
+        )
+        audio = concat_with_crossfade(chunks)
+        data = await asyncio.to_thread(encode_audio, audio, plan.fmt, sample_rate=plan.sample_rate)
+        return SynthesizedAudio(
+            data=data,
+            media_type=media_type(plan.fmt),
+            duration_s=round(audio.duration_s, 3),
+            voice_id=plan.voice.id,
+            backend=plan.engine.name,
+            synthesis_ms=round((time.perf_counter() - started) * 1000),
+            cache_hit=False,
+        )
+
+    @staticmethod
+    async def _collect(
+        engine: TTSEngine,
+        text: str,
+        prompt: dict[str, Any],
+        params: SynthesisParams,
+        expected: int,
+        progress: ProgressSink | None,
+    ) -> list[Audio]:
+        """Run the engine off the event loop, chunk by chunk, reporting progress between."""
+        iterator = await asyncio.to_thread(lambda: iter(engine.synthesize(text, prompt, params)))
+        chunks: list[Audio] = []
+        done = object()
+        while True:
+            try:
+                chunk = await asyncio.to_thread(next, iterator, done)
+            except VoxcloneError:
+                raise
+            except Exception as exc:
+                raise EngineError(
+                    f"backend {engine.name!r} failed: {exc}", backend=engine.name
+                ) from exc
+            if chunk is done:
+                break
+            assert isinstance(chunk, Audio)
+            chunks.append(chunk)
+            if progress is not None:
+                await progress(min(len(chunks) / expected, 0.99))
+        if not chunks:
+            raise EngineError(f"backend {engine.name!r} produced no audio", backend=engine.name)
+        return chunks
+
+    # --- entry points ------------------------------------------------------------------------
+
+    async def request(self, *, key_id: str, req: SynthesisRequest) -> SynthesizedAudio | QueuedJob:
+        """Afterwords semantics: a cache hit returns audio now; a miss queues a job."""
+        plan = await self._plan(key_id=key_id, req=req)
+        hit = await self._cached(plan)
+        if hit is not None:
+            return hit
+        job_id = new_id()
+        async with self._sessions() as session:
+            await job_queries.create_job(
+                session,
+                id=job_id,
+                key_id=key_id,
+                voice_id=plan.voice.id,
+                kind=JobKind.SYNTHESIZE,
+                params={
+                    "text": plan.text,
+                    "lang": plan.lang,
+                    "backend": plan.engine.name,
+                    "format": plan.fmt,
+                    "sample_rate": plan.sample_rate,
+                    "speed": req.speed,
+                    "seed": req.seed,
+                    "temperature": req.temperature,
+                },
+                cache_key=plan.key,
+            )
+            await session.commit()
+        await self._queue.submit(job_id)
+        return QueuedJob(
+            job_id=job_id,
+            status=JobStatus.PENDING,
+            voice_id=plan.voice.id,
+            backend=plan.engine.name,
+        )
+
+    async def synthesize_now(
+        self, *, key_id: str, req: SynthesisRequest, progress: ProgressSink | None = None
+    ) -> SynthesizedAudio:
+        """Synchronous synthesis, through the same cache as jobs."""
+        plan = await self._plan(key_id=key_id, req=req)
+        hit = await self._cached(plan)
+        if hit is not None:
+            return hit
+        result = await self._render(plan, progress=progress)
+        await self._store(plan, result)
+        return result
+
+    async def run_job(self, job_id: str) -> None:
+        """The job handler: idempotent, so a redelivered job that already finished does nothing."""
+        async with self._sessions() as session:
+            job = await job_queries.claim_job(
+                session, job_id=job_id, stale_before=self._process_started
+            )
+            await session.commit()
+        if job is None:
+            return
+        if job.attempts > self._max_attempts:
+            await self._fail(job_id, f"interrupted {job.attempts - 1} times; giving up")
+            return
+        try:
+            p = job.params
+            req = SynthesisRequest(
+                voice_id=job.voice_id or "",
+                text=p["text"],
+                lang=p["lang"],
+                backend=p["backend"],
+                format=p["format"],
+                sample_rate=p.get("sample_rate"),
+                speed=p.get("speed", 1.0),
+                seed=p.get("seed"),
+                temperature=p.get("temperature"),
+            )
+            plan = await self._plan(key_id=job.key_id, req=req)
+            result = await self._cached(plan)
+            if result is None:
+                result = await self._render(plan, progress=self._job_progress(job_id))
+                await self._store(plan, result)
+            job_audio = f"jobs/{job_id}.{plan.fmt}"
+            await self._blobs.put(job_audio, result.data)
+            async with self._sessions() as session:
+                await job_queries.finish_job(
+                    session,
+                    job_id=job_id,
+                    status=JobStatus.READY,
+                    audio_key=job_audio,
+                    audio_duration_s=result.duration_s,
+                )
+                await session.commit()
+        except _Cancelled:
+            return
+        except VoxcloneError as exc:
+            await self._fail(job_id, exc.message)
+        except Exception as exc:
+            log.exception("job %s failed", job_id)
+            await self._fail(job_id, f"internal error: {type(exc).__name__}")
+
+    def _job_progress(self, job_id: str) -> ProgressSink:
+        async def report(fraction: float) -> None:
+            async with self._sessions() as session:
+                job = await job_queries.get_job(session, job_id=job_id)
+                if job is None or job.status == JobStatus.CANCELLED:
+                    raise _Cancelled
+                await job_queries.set_progress(session, job_id=job_id, progress=fraction)
+                await session.commit()
+
+        return report
+
+    async def _fail(self, job_id: str, message: str) -> None:
+        async with self._sessions() as session:
+            await job_queries.finish_job(
+                session, job_id=job_id, status=JobStatus.FAILED, error=message
+            )
+            await session.commit()
+
+
+class _Cancelled(Exception):
+    """Raised inside a job when its row says it was cancelled."""
