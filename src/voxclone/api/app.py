@@ -1,0 +1,67 @@
+"""The FastAPI application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from voxclone import __version__
+from voxclone.api.errors import install_error_handlers
+from voxclone.api.limits import BodySizeLimit
+from voxclone.api.routes import health, jobs, keys, sovits, synthesis, voices
+from voxclone.config import Settings
+from voxclone.services.container import Services, build_services
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """The app. Services are built from ``settings`` at start-up unless given ready-made."""
+    settings = settings or (services.settings if services else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = services or build_services(settings)
+        if svc.admin_key_generated:
+            log.warning(
+                "generated an admin key (shown once; also in %s): %s",
+                settings.data_dir / "admin_key",
+                svc.admin_key,
+            )
+        await svc.start()
+        app.state.services = svc
+        try:
+            yield
+        finally:
+            await svc.close()
+
+    app = FastAPI(
+        title="voxclone",
+        version=__version__,
+        description="Self-hosted voice cloning: clone a voice once, synthesize it from anywhere.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_request_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=[
+                "X-Cache",
+                "X-Voice-Id",
+                "X-Backend",
+                "X-Synthesis-Time-Ms",
+                "X-Audio-Duration",
+                "X-Job-Id",
+            ],
+        )
+    for module in (health, keys, voices, synthesis, jobs, sovits):
+        app.include_router(module.router)
+    return app

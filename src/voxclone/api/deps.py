@@ -1,0 +1,54 @@
+"""Route dependencies as type aliases: ``ServicesDep``, ``UserKey``, ``AdminKey``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from voxclone.core.errors import PermissionDenied
+from voxclone.services.container import Services
+from voxclone.services.keys import Principal
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def presented_key(request: Request) -> str | None:
+    """The key from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``."""
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    key = request.headers.get("x-api-key")
+    return key.strip() if key and key.strip() else None
+
+
+async def get_principal(request: Request, services: ServicesDep) -> Principal:
+    principal = await services.keys.authenticate(presented_key(request))
+    request.state.principal = principal
+    return principal
+
+
+async def get_user(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if principal.key_id is None:
+        raise PermissionDenied(
+            "the admin key manages keys only; create a user key with POST /v1/keys"
+        )
+    return principal
+
+
+async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.is_admin:
+        raise PermissionDenied("this endpoint needs the admin key")
+    return principal
+
+
+UserKey = Annotated[Principal, Depends(get_user)]
+AdminKey = Annotated[Principal, Depends(get_admin)]

@@ -1,0 +1,118 @@
+"""The one place where errors become HTTP responses, all in one JSON shape:
+``{"error": code, "message": text, "details": {...}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from voxclone.core import errors as e
+
+log = logging.getLogger(__name__)
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS: list[tuple[type[e.VoxcloneError], int]] = [
+    (e.JobNotReady, 404),  # afterwords: "404 — job not found, wrong owner, or not yet ready"
+    (e.InvalidInput, 400),
+    (e.Unprocessable, 422),
+    (e.PayloadTooLarge, 413),
+    (e.AuthenticationError, 401),
+    (e.PermissionDenied, 403),
+    (e.NotFound, 404),
+    (e.Conflict, 409),
+    (e.QuotaExceeded, 402),
+    (e.RateLimited, 429),
+    (e.EngineUnavailable, 503),
+    (e.ProviderTimeout, 504),
+    (e.ProviderError, 502),
+    (e.EngineError, 500),
+    (e.StorageError, 500),
+]
+
+# The GPT-SoVITS proxy document answers every invalid input with 400.
+ALL_INVALID_IS_400 = ("/api/v1/voice/",)
+
+
+def status_for(exc: e.VoxcloneError, path: str) -> int:
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            if status == 422 and path.startswith(ALL_INVALID_IS_400):
+                return 400
+            return status
+    return 500
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": code, "message": message, "details": details or {}}
+
+
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+async def _voxclone_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, e.VoxcloneError)
+    status = status_for(exc, request.url.path)
+    if status >= 500:
+        log.error("%s %s: %s: %s", request.method, request.url.path, exc.code, exc.message)
+    response = error_response(status, exc.code, exc.message, exc.details)
+    if isinstance(exc, e.RateLimited):
+        response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+    return response
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(p) for p in err.get("loc", ())[1:]), "problem": err.get("msg", "")}
+        for err in exc.errors()
+    ]
+    missing = [
+        p["field"]
+        for p, err in zip(problems, exc.errors(), strict=True)
+        if err.get("type") == "missing"
+    ]
+    if missing and len(missing) == len(problems):
+        return error_response(
+            400,
+            "missing_field",
+            f"missing required field(s): {', '.join(missing)}",
+            {"fields": missing},
+        )
+    if any(err.get("type") == "json_invalid" for err in exc.errors()):
+        return error_response(400, "invalid_json", "the request body is not valid JSON")
+    status = 400 if request.url.path.startswith(ALL_INVALID_IS_400) else 422
+    summary = "; ".join(f"{p['field'] or 'body'}: {p['problem']}" for p in problems)
+    return error_response(status, "validation_error", summary, {"problems": problems})
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 400: "bad_request"}
+    response = error_response(
+        exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)
+    )
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error", "internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(e.VoxcloneError, _voxclone_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

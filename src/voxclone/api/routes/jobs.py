@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from voxclone.api.deps import ServicesDep, UserKey
+from voxclone.api.schemas import JobPublic
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+def _public(request: Request, job_id: str, job: object) -> JobPublic:
+    from voxclone.db.tables import Job
+
+    assert isinstance(job, Job)
+    return JobPublic.of(job, audio_url=str(request.url_for("job_audio", job_id=job_id)))
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+async def get_job(job_id: str, request: Request, services: ServicesDep, user: UserKey) -> JobPublic:
+    assert user.key_id is not None
+    job = await services.jobs.get(key_id=user.key_id, job_id=job_id)
+    return _public(request, job.id, job)
+
+
+@router.get("/{job_id}/audio", name="job_audio")
+async def job_audio(job_id: str, services: ServicesDep, user: UserKey) -> StreamingResponse:
+    assert user.key_id is not None
+    audio = await services.jobs.audio(key_id=user.key_id, job_id=job_id)
+    headers = {"X-Job-Id": job_id, "Content-Length": str(audio.size)}
+    if audio.duration_s is not None:
+        headers["X-Audio-Duration"] = f"{audio.duration_s:.3f}"
+    return StreamingResponse(audio.chunks, media_type=audio.media_type, headers=headers)
+
+
+@router.delete("/{job_id}", response_model=JobPublic)
+async def cancel_job(
+    job_id: str, request: Request, services: ServicesDep, user: UserKey
+) -> JobPublic:
+    assert user.key_id is not None
+    job = await services.jobs.cancel(key_id=user.key_id, job_id=job_id)
+    return _public(request, job.id, job)

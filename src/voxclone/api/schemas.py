@@ -1,0 +1,172 @@
+"""Request and response bodies of the HTTP API (separate from the database tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from voxclone.db.tables import ApiKey, Job, Voice
+
+
+class KeyCreate(BaseModel):
+    label: str = Field("", max_length=200)
+    rate_limit_per_minute: int | None = Field(None, ge=1)
+    monthly_char_quota: int | None = Field(None, ge=1)
+
+
+class KeyPublic(BaseModel):
+    key_id: str
+    label: str
+    prefix: str
+    rate_limit_per_minute: int | None
+    monthly_char_quota: int | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> KeyPublic:
+        return cls(
+            key_id=key.id,
+            label=key.label,
+            prefix=key.prefix,
+            rate_limit_per_minute=key.rate_limit_per_minute,
+            monthly_char_quota=key.monthly_char_quota,
+            created_at=key.created_at,
+            revoked_at=key.revoked_at,
+        )
+
+
+class KeyIssued(KeyPublic):
+    api_key: str = Field(description="The key itself. It is shown once and never again.")
+
+
+class VoicePublic(BaseModel):
+    voice_id: str
+    name: str
+    backend: str
+    lang: str
+    family: str | None
+    ref_text: str | None
+    ref_text_auto: bool
+    ref_format: str
+    ref_duration_s: float
+    ref_sample_rate: int
+    status: str
+    progress: float
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, voice: Voice) -> VoicePublic:
+        return cls(
+            voice_id=voice.id,
+            name=voice.name,
+            backend=voice.backend,
+            lang=voice.lang,
+            family=voice.family,
+            ref_text=voice.ref_text,
+            ref_text_auto=voice.ref_text_auto,
+            ref_format=voice.ref_format,
+            ref_duration_s=voice.ref_duration_s,
+            ref_sample_rate=voice.ref_sample_rate,
+            status=voice.status,
+            progress=voice.progress,
+            error=voice.error,
+            created_at=voice.created_at,
+            updated_at=voice.updated_at,
+        )
+
+
+class VoicePatch(BaseModel):
+    name: str | None = Field(None, max_length=200)
+    family: str | None = Field(None, max_length=200)
+    ref_text: str | None = Field(None, max_length=5000)
+    lang: str | None = Field(None, max_length=16)
+    backend: str | None = Field(None, max_length=100)
+
+
+class SynthesizeBody(BaseModel):
+    voice_id: str | None = None
+    text: str | None = None
+    lang: str | None = Field(None, max_length=16)
+    backend: str | None = Field(None, max_length=100)
+    format: str = "wav"
+    sample_rate: int | None = None
+    speed: float = 1.0
+    seed: int | None = None
+
+
+class JobQueued(BaseModel):
+    job_id: str
+    status: str
+
+
+class JobPublic(BaseModel):
+    job_id: str
+    kind: str
+    status: str
+    progress: float
+    voice_id: str | None
+    backend: str | None
+    audio_url: str | None = None
+    audio_duration_s: float | None = None
+    error: str | None = None
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+    @classmethod
+    def of(cls, job: Job, *, audio_url: str | None) -> JobPublic:
+        return cls(
+            job_id=job.id,
+            kind=job.kind,
+            status=job.status,
+            progress=job.progress,
+            voice_id=job.voice_id,
+            backend=job.params.get("backend"),
+            audio_url=audio_url if job.status == "ready" else None,
+            audio_duration_s=job.audio_duration_s,
+            error=job.error,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            completed_at=job.completed_at,
+        )
+
+
+class VoiceSettings(BaseModel):
+    """ElevenLabs' voice_settings; voxclone uses ``speed`` and accepts the rest."""
+
+    speed: float = 1.0
+    stability: float | None = None
+    similarity_boost: float | None = None
+    style: float | None = None
+    use_speaker_boost: bool | None = None
+
+
+class TextToSpeechBody(BaseModel):
+    text: str | None = None
+    model_id: str | None = Field(None, description="A voxclone backend name.")
+    language_code: str | None = None
+    voice_settings: VoiceSettings | None = None
+    seed: int | None = None
+    output_format: str | None = None
+
+
+class EngineStatus(BaseModel):
+    name: str
+    kind: str
+    loaded: bool
+    available: bool
+    detail: str = ""
+
+
+class Health(BaseModel):
+    status: str
+    version: str
+    uptime_seconds: float
+    backends: list[str]
+    engines: list[EngineStatus]
+    extra: dict[str, Any] = Field(default_factory=dict)

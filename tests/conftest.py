@@ -1,0 +1,130 @@
+"""Shared fixtures: settings in a temp dir, the app with real services, audio factories."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voxclone.api.app import create_app
+from voxclone.config import Settings
+from voxclone.engines.registry import EngineRegistry, EngineSpec
+from voxclone.services.container import Services, build_services
+
+ADMIN_KEY = "vxadmin_test-admin-key"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VOXCLONE_SHARED_DIR", REPO.parent / "shared"))
+EVAL_SPEECH = SHARED / "eval" / "speech"
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test",
+        "data_dir": data_dir,
+        "admin_key": ADMIN_KEY,
+        "default_backend": "fake",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+def fake_registry(**fake_options: object) -> EngineRegistry:
+    return EngineRegistry(
+        [
+            EngineSpec("fake", "voxclone.engines.fake:FakeEngine", options=dict(fake_options)),
+            EngineSpec("piper", "voxclone.engines.piper:PiperEngine"),
+        ]
+    )
+
+
+def tone_wav(seconds: float = 4.0, rate: int = 16000, hz: float = 180.0, fmt: str = "WAV") -> bytes:
+    """A voiced-sounding test clip: a tone with harmonics and a little noise."""
+    t = np.arange(int(seconds * rate)) / rate
+    rng = np.random.default_rng(0)
+    wave = sum(0.2 / k * np.sin(2 * np.pi * hz * k * t) for k in range(1, 5))
+    samples = (wave + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+    buf = io.BytesIO()
+    sf.write(buf, samples, rate, format=fmt)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+def registry() -> EngineRegistry:
+    return fake_registry()
+
+
+@pytest.fixture
+async def services(settings: Settings, registry: EngineRegistry) -> AsyncIterator[Services]:
+    svc = build_services(settings, engines=registry)
+    yield svc
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(services=services)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            yield c
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+@pytest.fixture
+def new_key(client: httpx.AsyncClient, admin_headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    async def make(label: str = "test") -> dict[str, str]:
+        r = await client.post("/v1/keys", json={"label": label}, headers=admin_headers)
+        assert r.status_code == 201, r.text
+        return {"Authorization": f"Bearer {r.json()['api_key']}", "_key_id": r.json()["key_id"]}
+
+    return make
+
+
+@pytest.fixture
+async def user(new_key) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    headers: dict[str, str] = await new_key("alice")
+    headers.pop("_key_id")
+    return headers
+
+
+@pytest.fixture
+async def voice_id(client: httpx.AsyncClient, user: dict[str, str]) -> str:
+    r = await client.post(
+        "/v1/voices",
+        data={"name": "alice-voice", "ref_text": "hello there"},
+        files={"ref_audio": ("ref.wav", tone_wav(), "audio/wav")},
+        headers=user,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["voice_id"])
+
+
+async def wait_for_job(
+    client: httpx.AsyncClient, job_id: str, headers: dict[str, str], timeout_s: float = 30
+) -> dict[str, object]:
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        r = await client.get(f"/v1/jobs/{job_id}", headers=headers)
+        assert r.status_code == 200, r.text
+        body: dict[str, object] = r.json()
+        if body["status"] in ("ready", "failed", "cancelled"):
+            return body
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"job {job_id} did not finish in {timeout_s} s")
