@@ -1,0 +1,227 @@
+"""The ``voxclone`` command. Every command reads the same Settings as the server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from voxclone.config import Settings
+from voxclone.core.errors import NotFound, VoxcloneError
+from voxclone.services.container import Services, build_services
+from voxclone.services.synthesis import SynthesisRequest
+
+app = typer.Typer(help="voxclone: self-hosted voice cloning.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys (admin).", no_args_is_help=True)
+voices_app = typer.Typer(help="Manage voices.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(voices_app, name="voices")
+
+console = Console(stderr=True)
+T = TypeVar("T")
+
+KeyOption = Annotated[
+    str | None,
+    typer.Option("--key", help="User key (vx_...); default: VOXCLONE_API_KEY."),
+]
+
+
+def _run(work: Callable[[Services], Awaitable[T]]) -> T:
+    """Build the services from settings, run ``work`` with them, and close them."""
+
+    async def main() -> T:
+        services = build_services(Settings())
+        await services.start(run_jobs=False)
+        try:
+            return await work(services)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(main())
+    except VoxcloneError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+
+
+async def _user_key_id(services: Services, key: str | None) -> str:
+    token = key or (
+        services.settings.api_key.get_secret_value() if services.settings.api_key else None
+    )
+    if not token:
+        raise VoxcloneError(
+            "no user key: pass --key vx_... or set VOXCLONE_API_KEY "
+            "(create one with `voxclone keys create`)"
+        )
+    principal = await services.keys.authenticate(token)
+    if principal.key_id is None:
+        raise VoxcloneError("the admin key cannot own voices; use a user key (vx_...)")
+    return principal.key_id
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: VOXCLONE_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: VOXCLONE_PORT.")] = None,
+) -> None:
+    """Run the HTTP server (migrates the database first)."""
+    import uvicorn
+
+    from voxclone.api.app import create_app
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    from voxclone.db.migrate import upgrade_database_sync
+
+    settings = Settings()
+    upgrade_database_sync(settings.resolved_database_url)
+    console.print("database is up to date")
+
+
+@keys_app.command("create")
+def keys_create(
+    label: Annotated[str, typer.Option(help="A name for the key.")] = "",
+    rate_limit: Annotated[int | None, typer.Option(help="Requests per minute.")] = None,
+) -> None:
+    """Issue a user key and print it (it is shown once)."""
+    issued = _run(lambda s: s.keys.create(label=label, rate_limit_per_minute=rate_limit))
+    console.print(f"key id {issued.record.id} ({issued.record.label or 'no label'})")
+    typer.echo(issued.secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never the keys themselves)."""
+    for k in _run(lambda s: s.keys.list()):
+        state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
+        typer.echo(f"{k.id}  {k.prefix}…  {state:<18} {k.label}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key by id."""
+    _run(lambda s: s.keys.revoke(key_id=key_id))
+    console.print(f"revoked {key_id}")
+
+
+@voices_app.command("add")
+def voices_add(
+    name: str,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    key: KeyOption = None,
+    ref_text: Annotated[str | None, typer.Option(help="Transcript of the clip.")] = None,
+    backend: Annotated[str | None, typer.Option(help="Engine; default from settings.")] = None,
+    lang: Annotated[str, typer.Option(help="Language code.")] = "en",
+) -> None:
+    """Create a voice from a reference clip (3–60 s of WAV, MP3, FLAC or OGG)."""
+
+    async def work(s: Services) -> str:
+        key_id = await _user_key_id(s, key)
+        with console.status(f"creating voice {name!r}…"):
+            voice = await s.voices.create(
+                key_id=key_id,
+                name=name,
+                ref_audio=file.read_bytes(),
+                ref_text=ref_text,
+                backend=backend,
+                lang=lang,
+            )
+        return voice.id
+
+    voice_id = _run(work)
+    console.print(f"voice {name!r} created")
+    typer.echo(voice_id)
+
+
+@voices_app.command("list")
+def voices_list(key: KeyOption = None) -> None:
+    """List your voices."""
+
+    async def work(s: Services) -> list[tuple[str, str, str, float]]:
+        voices = await s.voices.list(key_id=await _user_key_id(s, key))
+        return [(v.id, v.name, v.backend, v.ref_duration_s) for v in voices]
+
+    for voice_id, name, backend, seconds in _run(work):
+        typer.echo(f"{voice_id}  {name:<24} {backend:<10} {seconds:5.1f} s")
+
+
+async def _find_voice(s: Services, key_id: str, voice: str) -> str:
+    for v in await s.voices.list(key_id=key_id, limit=1000):
+        if voice in (v.id, v.name):
+            return v.id
+    raise NotFound(f"no voice named {voice!r}; see `voxclone voices list`")
+
+
+@app.command()
+def say(
+    text: str,
+    voice: Annotated[str, typer.Option("--voice", "-v", help="Voice name or id.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the audio.")],
+    key: KeyOption = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="wav, mp3, flac, ogg, opus, pcm; default from -o."),
+    ] = None,
+    backend: Annotated[str | None, typer.Option(help="Engine; default: the voice's.")] = None,
+    lang: Annotated[str | None, typer.Option(help="Language; default: the voice's.")] = None,
+    speed: Annotated[float, typer.Option(help="Speaking rate, 0.25–4.")] = 1.0,
+) -> None:
+    """Synthesize TEXT in a voice, with a progress bar, into a file."""
+    out_format = fmt or (output.suffix.lstrip(".").lower() or "wav")
+
+    async def work(s: Services) -> tuple[float, bool]:
+        key_id = await _user_key_id(s, key)
+        voice_id = await _find_voice(s, key_id, voice)
+        with Progress(
+            TextColumn("[bold]synthesizing"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("say", total=1.0)
+
+            async def advance(fraction: float) -> None:
+                bar.update(task, completed=fraction)
+
+            result = await s.synthesis.synthesize_now(
+                key_id=key_id,
+                req=SynthesisRequest(
+                    voice_id=voice_id,
+                    text=text,
+                    lang=lang,
+                    backend=backend,
+                    format=out_format,
+                    speed=speed,
+                ),
+                progress=advance,
+            )
+            bar.update(task, completed=1.0)
+        output.write_bytes(result.data)
+        return result.duration_s, result.cache_hit
+
+    duration, hit = _run(work)
+    console.print(f"wrote {output} ({duration:.1f} s of audio{', from cache' if hit else ''})")
+
+
+def main() -> None:
+    app()
