@@ -53,9 +53,10 @@ class VoicePublic(BaseModel):
     ref_format: str
     ref_duration_s: float
     ref_sample_rate: int
-    status: str
+    status: str = Field(description="fitting, ready or failed")
     progress: float
     error: str | None
+    fit_job_id: str | None = Field(None, description="The job fitting this voice, if any.")
     created_at: datetime
     updated_at: datetime
 
@@ -75,6 +76,7 @@ class VoicePublic(BaseModel):
             status=voice.status,
             progress=voice.progress,
             error=voice.error,
+            fit_job_id=(voice.meta or {}).get("fit_job_id"),
             created_at=voice.created_at,
             updated_at=voice.updated_at,
         )

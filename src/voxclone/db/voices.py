@@ -88,6 +88,14 @@ async def get_voice(session: AsyncSession, *, voice_id: str, key_id: str) -> Voi
     return voice
 
 
+async def get_voice_by_id(session: AsyncSession, *, voice_id: str) -> Voice | None:
+    """The voice with this id, whoever owns it: for workers, never for answering a request."""
+    result = await session.execute(
+        select(Voice).where(Voice.id == voice_id).execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
 async def get_voice_by_name(session: AsyncSession, *, name: str, key_id: str) -> Voice | None:
     """The newest of ``key_id``'s voices called ``name`` (names need not be unique)."""
     query = (

@@ -25,6 +25,9 @@ class TTSCapabilities:
     streaming: bool = True
     cloning: bool = False
     """True when the engine speaks in the reference voice; False for fixed-voice engines."""
+    fitting: bool = False
+    """True when ``create_voice_prompt`` is slow (it fits a model to the reference): voices for
+    this engine are then prepared in a job, with progress, instead of during the request."""
 
 
 @dataclass(frozen=True, slots=True)

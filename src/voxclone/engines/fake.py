@@ -45,6 +45,9 @@ class FakeEngine:
       220 Hz when ``cloning`` is False), after sleeping ``delay_s``.
     - A sentence containing ``fail_marker`` raises ``EngineError`` when its turn comes, so
       earlier sentences have already been yielded; ``None`` turns failing off.
+    - With ``fitting`` set, capabilities say prompts are slow (voices are fitted in a job) and
+      ``create_voice_prompt`` takes ``fit_delay_s``, reporting progress as it goes; a
+      transcript containing ``fail_marker`` makes it raise ``EngineError``.
     - ``close`` marks the engine closed; ``closed`` tells tests that it happened.
     """
 
@@ -56,6 +59,8 @@ class FakeEngine:
         delay_s: float = 0.0,
         fail_marker: str | None = "FAIL",
         cloning: bool = True,
+        fitting: bool = False,
+        fit_delay_s: float = 0.0,
     ) -> None:
         if sample_rate <= 0:
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
@@ -68,6 +73,8 @@ class FakeEngine:
         self.delay_s = delay_s
         self.fail_marker = fail_marker
         self.cloning = cloning
+        self.fitting = fitting
+        self.fit_delay_s = fit_delay_s
         self.closed = False
         self.synthesis_calls = 0
         self._lock = threading.Lock()
@@ -78,6 +85,7 @@ class FakeEngine:
             sample_rate=self.sample_rate,
             streaming=True,
             cloning=self.cloning,
+            fitting=self.fitting,
         )
 
     def create_voice_prompt(
@@ -89,12 +97,16 @@ class FakeEngine:
     ) -> VoicePrompt:
         if progress is not None:
             progress(0.0)
+        if self.fail_marker and transcript and self.fail_marker in transcript:
+            raise EngineError(f"{self.name}: fitting failed on request ({self.fail_marker!r})")
         samples = reference.samples
         if samples.size == 0 or not np.any(samples):
             raise InvalidAudio("reference audio is empty or silent")
         rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-        if progress is not None:
-            progress(0.5)
+        for step in range(1, 5):  # a slow "fit", when asked for one
+            time.sleep(self.fit_delay_s / 4)
+            if progress is not None:
+                progress(0.5 * step / 4)
         crossings = int(np.count_nonzero(np.signbit(samples[1:]) != np.signbit(samples[:-1])))
         pitch = crossings / (2.0 * reference.duration_s)
         pitch = min(max(pitch, _MIN_PITCH_HZ), _MAX_PITCH_HZ)

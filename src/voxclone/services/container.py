@@ -23,6 +23,7 @@ from voxclone.queue.inprocess import InProcessQueue
 from voxclone.services.jobs import JobService
 from voxclone.services.keys import KeyService, ensure_admin_key
 from voxclone.services.oneshot import OneShotService
+from voxclone.services.runner import JobRunner
 from voxclone.services.synthesis import SynthesisService
 from voxclone.services.voices import VoiceService
 from voxclone.storage.base import BlobStore
@@ -42,6 +43,7 @@ class Services:
     keys: KeyService
     voices: VoiceService
     synthesis: SynthesisService
+    runner: JobRunner
     jobs: JobService
     oneshot: OneShotService
     admin_key: str
@@ -59,7 +61,7 @@ class Services:
         self.started_at = time.monotonic()
         if not run_jobs:
             return
-        await self.queue.start(self.synthesis.run_job)
+        await self.queue.start(self.runner)
         async with self.sessions() as session:
             unfinished = await job_queries.list_unfinished_job_ids(session)
         for job_id in unfinished:
@@ -91,6 +93,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         engines=registry,
         limits=settings.limits,
         default_backend=settings.default_backend,
+        queue=queue,
     )
     synthesis = SynthesisService(
         sessions=sessions,
@@ -99,6 +102,11 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         voices=voices,
         queue=queue,
         limits=settings.limits,
+    )
+    runner = JobRunner(
+        sessions=sessions,
+        synthesis=synthesis,
+        voices=voices,
         max_attempts=settings.jobs.max_attempts,
     )
     return Services(
@@ -111,6 +119,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         keys=KeyService(sessions=sessions, admin_key=admin_key),
         voices=voices,
         synthesis=synthesis,
+        runner=runner,
         jobs=JobService(sessions=sessions, blobs=blobs),
         oneshot=OneShotService(
             engines=registry,

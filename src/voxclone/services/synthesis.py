@@ -26,12 +26,12 @@ from voxclone.core.errors import (
 from voxclone.core.types import Audio, JobKind, JobStatus, new_id
 from voxclone.db import cache as cache_queries
 from voxclone.db import jobs as job_queries
-from voxclone.db.tables import Voice, utcnow
+from voxclone.db.tables import Job, Voice
 from voxclone.engines.base import SynthesisParams, TTSEngine
 from voxclone.engines.registry import EngineRegistry
 from voxclone.engines.text import split_sentences
 from voxclone.queue.base import JobQueue
-from voxclone.services.voices import VoiceService, check_language
+from voxclone.services.voices import VoiceService, check_language, check_ready
 from voxclone.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,6 @@ class SynthesisService:
         voices: VoiceService,
         queue: JobQueue,
         limits: LimitSettings,
-        max_attempts: int = 3,
     ) -> None:
         self._sessions = sessions
         self._blobs = blobs
@@ -125,10 +124,6 @@ class SynthesisService:
         self._voices = voices
         self._queue = queue
         self._limits = limits
-        self._max_attempts = max_attempts
-        # A job marked running that started before this process did was abandoned by a
-        # previous process (a crash or restart): this one may claim it again.
-        self._process_started = utcnow()
 
     # --- validation --------------------------------------------------------------------------
 
@@ -164,6 +159,7 @@ class SynthesisService:
                 field="sample_rate",
             )
         voice = await self._voices.get(key_id=key_id, voice_id=req.voice_id)
+        check_ready(voice)
         engine = self._engines.get_tts(req.backend or voice.backend)
         lang = req.lang or voice.lang
         check_language(engine, lang)
@@ -323,73 +319,48 @@ class SynthesisService:
         await self._store(plan, result)
         return result
 
-    async def run_job(self, job_id: str) -> None:
-        """The job handler: idempotent, so a redelivered job that already finished does nothing."""
+    async def run(self, job: Job) -> None:
+        """Run a claimed synthesis job (called by the JobRunner)."""
+        p = job.params
+        req = SynthesisRequest(
+            voice_id=job.voice_id or "",
+            text=p["text"],
+            lang=p["lang"],
+            backend=p["backend"],
+            format=p["format"],
+            sample_rate=p.get("sample_rate"),
+            speed=p.get("speed", 1.0),
+            seed=p.get("seed"),
+            temperature=p.get("temperature"),
+        )
+        plan = await self._plan(key_id=job.key_id, req=req)
+        result = await self._cached(plan)
+        if result is None:
+            result = await self._render(plan, progress=self._job_progress(job.id))
+            await self._store(plan, result)
+        job_audio = f"jobs/{job.id}.{plan.fmt}"
+        await self._blobs.put(job_audio, result.data)
         async with self._sessions() as session:
-            job = await job_queries.claim_job(
-                session, job_id=job_id, stale_before=self._process_started
+            await job_queries.finish_job(
+                session,
+                job_id=job.id,
+                status=JobStatus.READY,
+                audio_key=job_audio,
+                audio_duration_s=result.duration_s,
             )
             await session.commit()
-        if job is None:
-            return
-        if job.attempts > self._max_attempts:
-            await self._fail(job_id, f"interrupted {job.attempts - 1} times; giving up")
-            return
-        try:
-            p = job.params
-            req = SynthesisRequest(
-                voice_id=job.voice_id or "",
-                text=p["text"],
-                lang=p["lang"],
-                backend=p["backend"],
-                format=p["format"],
-                sample_rate=p.get("sample_rate"),
-                speed=p.get("speed", 1.0),
-                seed=p.get("seed"),
-                temperature=p.get("temperature"),
-            )
-            plan = await self._plan(key_id=job.key_id, req=req)
-            result = await self._cached(plan)
-            if result is None:
-                result = await self._render(plan, progress=self._job_progress(job_id))
-                await self._store(plan, result)
-            job_audio = f"jobs/{job_id}.{plan.fmt}"
-            await self._blobs.put(job_audio, result.data)
-            async with self._sessions() as session:
-                await job_queries.finish_job(
-                    session,
-                    job_id=job_id,
-                    status=JobStatus.READY,
-                    audio_key=job_audio,
-                    audio_duration_s=result.duration_s,
-                )
-                await session.commit()
-        except _Cancelled:
-            return
-        except VoxcloneError as exc:
-            await self._fail(job_id, exc.message)
-        except Exception as exc:
-            log.exception("job %s failed", job_id)
-            await self._fail(job_id, f"internal error: {type(exc).__name__}")
 
     def _job_progress(self, job_id: str) -> ProgressSink:
         async def report(fraction: float) -> None:
             async with self._sessions() as session:
                 job = await job_queries.get_job(session, job_id=job_id)
                 if job is None or job.status == JobStatus.CANCELLED:
-                    raise _Cancelled
+                    raise JobCancelled
                 await job_queries.set_progress(session, job_id=job_id, progress=fraction)
                 await session.commit()
 
         return report
 
-    async def _fail(self, job_id: str, message: str) -> None:
-        async with self._sessions() as session:
-            await job_queries.finish_job(
-                session, job_id=job_id, status=JobStatus.FAILED, error=message
-            )
-            await session.commit()
 
-
-class _Cancelled(Exception):
+class JobCancelled(Exception):
     """Raised inside a job when its row says it was cancelled."""

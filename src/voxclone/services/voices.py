@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,14 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voxclone.audio import check_duration, decode_audio, media_type
 from voxclone.config import LimitSettings
-from voxclone.core.errors import MissingField, NotFound, UnsupportedLanguage
-from voxclone.core.types import Audio, VoiceStatus, new_id, parse_id
+from voxclone.core.errors import Conflict, InvalidInput, MissingField, NotFound, UnsupportedLanguage
+from voxclone.core.types import Audio, JobKind, JobStatus, VoiceStatus, new_id, parse_id
 from voxclone.db import cache as cache_queries
 from voxclone.db import jobs as job_queries
 from voxclone.db import voices as voice_queries
-from voxclone.db.tables import Voice
+from voxclone.db.tables import Job, Voice
 from voxclone.engines.base import TTSEngine, VoicePrompt
 from voxclone.engines.registry import EngineRegistry
+from voxclone.queue.base import JobQueue
 from voxclone.storage.base import BlobStore
 
 MAX_NAME_CHARS = 200
@@ -26,6 +29,25 @@ MAX_REF_TEXT_CHARS = 5000
 
 def reference_key(voice_id: str, fmt: str) -> str:
     return f"voices/{voice_id}/ref.{fmt}"
+
+
+def check_ready(voice: Voice) -> None:
+    """Refuse to speak in a voice that is still being fitted or whose fitting failed."""
+    if voice.status == VoiceStatus.FITTING:
+        raise Conflict(
+            f"voice {voice.id} is still being fitted ({round(voice.progress * 100)}% done); "
+            "try again when its status is ready",
+            voice_id=voice.id,
+            status=voice.status,
+            progress=voice.progress,
+        )
+    if voice.status == VoiceStatus.FAILED:
+        raise Conflict(
+            f"voice {voice.id} could not be fitted: {voice.error}; create it again with "
+            "another reference clip",
+            voice_id=voice.id,
+            status=voice.status,
+        )
 
 
 def check_language(engine: TTSEngine, lang: str) -> None:
@@ -58,12 +80,14 @@ class VoiceService:
         engines: EngineRegistry,
         limits: LimitSettings,
         default_backend: str,
+        queue: JobQueue,
     ) -> None:
         self._sessions = sessions
         self._blobs = blobs
         self._engines = engines
         self._limits = limits
         self._default_backend = default_backend
+        self._queue = queue
 
     async def create(
         self,
@@ -89,27 +113,29 @@ class VoiceService:
         voice_id = new_id()
         blob_key = reference_key(voice_id, decoded.format)
         await self._blobs.put(blob_key, ref_audio)
+        fields: dict[str, Any] = {
+            "id": voice_id,
+            "key_id": key_id,
+            "name": name,
+            "backend": backend,
+            "lang": lang,
+            "family": family or None,
+            "ref_text": ref_text or None,
+            "ref_text_auto": False,
+            "ref_audio_key": blob_key,
+            "ref_format": decoded.format,
+            "ref_duration_s": round(decoded.audio.duration_s, 3),
+            "ref_sample_rate": decoded.sample_rate,
+        }
         try:
+            if engine.capabilities().fitting:
+                return await self._create_fitting(fields)
             prompt = await asyncio.to_thread(
                 engine.create_voice_prompt, decoded.audio, ref_text or None
             )
             async with self._sessions() as session:
                 voice = await voice_queries.create_voice(
-                    session,
-                    id=voice_id,
-                    key_id=key_id,
-                    name=name,
-                    backend=backend,
-                    lang=lang,
-                    family=family or None,
-                    ref_text=ref_text or None,
-                    ref_text_auto=False,
-                    ref_audio_key=blob_key,
-                    ref_format=decoded.format,
-                    ref_duration_s=round(decoded.audio.duration_s, 3),
-                    ref_sample_rate=decoded.sample_rate,
-                    status=VoiceStatus.READY,
-                    progress=1.0,
+                    session, status=VoiceStatus.READY, progress=1.0, **fields
                 )
                 await voice_queries.put_prompt(
                     session,
@@ -123,6 +149,93 @@ class VoiceService:
             await self._blobs.delete_prefix(f"voices/{voice_id}")
             raise
         return voice
+
+    async def _create_fitting(self, fields: dict[str, Any]) -> Voice:
+        """Store the voice as ``fitting`` and queue the job that fits the engine to it."""
+        job_id = new_id()
+        async with self._sessions() as session:
+            voice = await voice_queries.create_voice(
+                session,
+                status=VoiceStatus.FITTING,
+                progress=0.0,
+                meta={"fit_job_id": job_id},
+                **fields,
+            )
+            await job_queries.create_job(
+                session,
+                id=job_id,
+                key_id=fields["key_id"],
+                voice_id=fields["id"],
+                kind=JobKind.FIT_VOICE,
+                params={"backend": fields["backend"]},
+            )
+            await session.commit()
+        await self._queue.submit(job_id)
+        return voice
+
+    async def run_fit(self, job: Job) -> None:
+        """Fit the engine to the voice's reference (a claimed FIT_VOICE job, from the runner)."""
+        assert job.voice_id is not None
+        voice = await self.get(key_id=job.key_id, voice_id=job.voice_id)
+        engine = self._engines.get_tts(job.params["backend"])
+        reference = await self.reference_audio(voice)
+        latest = [0.0]
+
+        def progress(fraction: float) -> None:  # called from the engine's thread
+            latest[0] = min(max(fraction, 0.0), 0.99)
+
+        async def report() -> None:
+            reported = -1.0
+            while True:
+                await asyncio.sleep(0.5)
+                if latest[0] != reported:
+                    reported = latest[0]
+                    await self._set_fit_progress(job.id, voice.id, reported)
+
+        reporter = asyncio.create_task(report())
+        try:
+            prompt = await asyncio.to_thread(
+                functools.partial(
+                    engine.create_voice_prompt, reference, voice.ref_text, progress=progress
+                )
+            )
+        finally:
+            reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
+        async with self._sessions() as session:
+            if not await job_queries.finish_job(session, job_id=job.id, status=JobStatus.READY):
+                await session.commit()
+                await self.mark_fit_failed(voice_id=voice.id, error="fitting was cancelled")
+                return
+            await voice_queries.put_prompt(
+                session,
+                voice_id=voice.id,
+                engine=engine.name,
+                engine_version=engine.version,
+                prompt=prompt,
+            )
+            await voice_queries.update_voice(
+                session, voice=voice, status=VoiceStatus.READY, progress=1.0, error=None
+            )
+            await session.commit()
+
+    async def _set_fit_progress(self, job_id: str, voice_id: str, fraction: float) -> None:
+        async with self._sessions() as session:
+            await job_queries.set_progress(session, job_id=job_id, progress=fraction)
+            voice = await voice_queries.get_voice_by_id(session, voice_id=voice_id)
+            if voice is not None and voice.status == VoiceStatus.FITTING:
+                await voice_queries.update_voice(session, voice=voice, progress=fraction)
+            await session.commit()
+
+    async def mark_fit_failed(self, *, voice_id: str, error: str) -> None:
+        async with self._sessions() as session:
+            voice = await voice_queries.get_voice_by_id(session, voice_id=voice_id)
+            if voice is not None:
+                await voice_queries.update_voice(
+                    session, voice=voice, status=VoiceStatus.FAILED, error=error
+                )
+            await session.commit()
 
     async def get(self, *, key_id: str, voice_id: str) -> Voice:
         voice_id = parse_id(voice_id, what="voice_id")
@@ -183,11 +296,24 @@ class VoiceService:
         return decode_audio(await self._blobs.get(voice.ref_audio_key)).audio
 
     async def prompt_for(self, voice: Voice, engine: TTSEngine) -> VoicePrompt:
-        """The engine's prompt for this voice, computed and stored on first use."""
+        """The engine's prompt for this voice, computed and stored on first use.
+
+        Fitted prompts are never recomputed during a request (fitting takes up to a minute):
+        a fitted prompt from an older engine version is still used, and a voice never fitted
+        for a fitting engine is refused with a clear 409.
+        """
+        fitting = engine.capabilities().fitting
         async with self._sessions() as session:
             stored = await voice_queries.get_prompt(session, voice_id=voice.id, engine=engine.name)
-        if stored is not None and stored.engine_version == engine.version:
+        if stored is not None and (stored.engine_version == engine.version or fitting):
             return stored.prompt
+        if fitting:
+            raise Conflict(
+                f"voice {voice.id} has not been fitted for backend {engine.name!r}; "
+                f"create a voice with backend={engine.name} to use it",
+                voice_id=voice.id,
+                backend=engine.name,
+            )
         reference = await self.reference_audio(voice)
         prompt = await asyncio.to_thread(engine.create_voice_prompt, reference, voice.ref_text)
         async with self._sessions() as session:
@@ -207,7 +333,7 @@ def _clean_name(name: str) -> str:
     if not name:
         raise MissingField("name is required", field="name")
     if len(name) > MAX_NAME_CHARS:
-        raise MissingField(
+        raise InvalidInput(
             f"name is {len(name)} characters long; at most {MAX_NAME_CHARS} are allowed",
             field="name",
         )
