@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from voxclone.audio import check_duration, concat_with_crossfade, decode_audio, encode_audio
+from voxclone.audio import check_duration, decode_audio
 from voxclone.config import LimitSettings
 from voxclone.core.errors import AudioTooLarge, EngineError, VoxcloneError
 from voxclone.engines.base import SynthesisParams
@@ -63,29 +63,14 @@ class OneShotService:
             max_s=self._limits.max_reference_seconds,
         )
         params = SynthesisParams(language=lang, speed=speed, temperature=temperature)
-
-        def run() -> tuple[bytes, float]:
-            prompt = engine.create_voice_prompt(decoded.audio, None)
-            chunks = list(engine.synthesize(text, prompt, params))
-            if not chunks:
-                raise EngineError(f"backend {engine.name!r} produced no audio")
-            audio = concat_with_crossfade(chunks)
-            return encode_audio(audio, "wav"), audio.duration_s
-
         try:
-            data, duration = await asyncio.to_thread(run)
+            prompt = await asyncio.to_thread(engine.create_voice_prompt, decoded.audio, None)
         except VoxcloneError:
             raise
         except Exception as exc:
             raise EngineError(
                 f"backend {engine.name!r} failed: {exc}", backend=engine.name
             ) from exc
-        return SynthesizedAudio(
-            data=data,
-            media_type="audio/wav",
-            duration_s=round(duration, 3),
-            voice_id=None,
-            backend=engine.name,
-            synthesis_ms=round((time.perf_counter() - started) * 1000),
-            cache_hit=False,
+        return await self._synthesis.render(
+            engine=engine, text=text, prompt=prompt, params=params, started=started
         )

@@ -222,18 +222,43 @@ class SynthesisService:
     ) -> SynthesizedAudio:
         started = time.perf_counter()
         prompt = await self._voices.prompt_for(plan.voice, plan.engine)
-        expected = max(1, len(split_sentences(plan.text)))
-        chunks = await self._collect(
-            plan.engine, plan.text, prompt, plan.params, expected, progress
+        return await self.render(
+            engine=plan.engine,
+            text=plan.text,
+            prompt=prompt,
+            params=plan.params,
+            fmt=plan.fmt,
+            sample_rate=plan.sample_rate,
+            voice_id=plan.voice.id,
+            progress=progress,
+            started=started,
         )
+
+    async def render(
+        self,
+        *,
+        engine: TTSEngine,
+        text: str,
+        prompt: dict[str, Any],
+        params: SynthesisParams,
+        fmt: str = "wav",
+        sample_rate: int | None = None,
+        voice_id: str | None = None,
+        progress: ProgressSink | None = None,
+        started: float | None = None,
+    ) -> SynthesizedAudio:
+        """Run the engine on ``text`` with a ready prompt, join the chunks and encode them."""
+        started = started if started is not None else time.perf_counter()
+        expected = max(1, len(split_sentences(text)))
+        chunks = await self._collect(engine, text, prompt, params, expected, progress)
         audio = concat_with_crossfade(chunks)
-        data = await asyncio.to_thread(encode_audio, audio, plan.fmt, sample_rate=plan.sample_rate)
+        data = await asyncio.to_thread(encode_audio, audio, fmt, sample_rate=sample_rate)
         return SynthesizedAudio(
             data=data,
-            media_type=media_type(plan.fmt),
+            media_type=media_type(fmt),
             duration_s=round(audio.duration_s, 3),
-            voice_id=plan.voice.id,
-            backend=plan.engine.name,
+            voice_id=voice_id,
+            backend=engine.name,
             synthesis_ms=round((time.perf_counter() - started) * 1000),
             cache_hit=False,
         )
