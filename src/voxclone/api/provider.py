@@ -1,0 +1,254 @@
+"""The provider server: one local engine behind voicebox's external-provider HTTP spec.
+
+``voxclone provider serve --engine NAME`` runs this app so that one GPU box can serve many
+gateways (whose ``provider`` engine is the client of it):
+
+- ``GET /health``: ``status``, ``model``, ``device`` (the spec), plus what voxclone's client
+  can use: ``engine``, ``kind``, ``languages``, ``sample_rate``, ``cloning`` and request counts;
+- TTS engines: ``POST /v1/create_voice_prompt`` (multipart ``audio``, ``reference_text`` →
+  ``{"voice_prompt"}``) and ``POST /v1/generate`` (JSON ``text``, ``voice_prompt``, ``language``,
+  ``seed``, and voxclone's optional ``speed``/``temperature`` → ``{"audio": base64 float32 LE,
+  "sample_rate", "dtype": "float32"}``; or, asked with ``Accept: application/octet-stream``,
+  the same samples as the raw body with ``X-Sample-Rate`` and ``X-Dtype`` headers);
+- STT engines: ``POST /v1/transcribe`` (multipart ``audio``, ``language`` → ``{"text",
+  "language", "duration", "segments": [{"start", "end", "text"}]}``).
+
+With an API key, every ``/v1`` route wants it in ``X-API-Key`` (or ``Authorization: Bearer``);
+``/health`` stays open for load balancers. Uploads are decoded from memory: nothing a client
+sends is ever written to a path, let alone one built from its file name. At most
+``concurrency`` engine calls run at once (1 by default: one model, one GPU).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from voxclone import __version__
+from voxclone.api.errors import install_error_handlers
+from voxclone.api.limits import BodySizeLimit
+from voxclone.api.uploads import FIELD_SLACK, read_form, read_upload, text_field
+from voxclone.audio import check_duration, concat_with_crossfade, decode_audio
+from voxclone.config import LimitSettings
+from voxclone.core.errors import (
+    AudioTooLarge,
+    AuthenticationError,
+    EngineError,
+    InvalidText,
+    MissingField,
+    PayloadTooLarge,
+    UnsupportedLanguage,
+    VoxcloneError,
+)
+from voxclone.core.types import Audio
+from voxclone.engines.base import STTEngine, SynthesisParams, TTSEngine
+from voxclone.engines.remote.wire import RAW_MEDIA_TYPE, b64_float32, float32_bytes
+
+MAX_TRANSCRIBE_SECONDS = 3 * 3600.0
+
+
+class GenerateBody(BaseModel):
+    text: str = Field(description="What to say.")
+    voice_prompt: dict[str, Any] = Field(default_factory=dict)
+    language: str = "en"
+    seed: int | None = None
+    speed: float = Field(1.0, gt=0.0, le=4.0, description="voxclone's addition to the spec.")
+    temperature: float | None = Field(None, ge=0.0, description="voxclone's addition.")
+
+
+def create_provider_app(
+    *,
+    engine: TTSEngine | STTEngine,
+    kind: str,
+    limits: LimitSettings,
+    api_key: str | None = None,
+    concurrency: int = 1,
+    on_close: Callable[[], None] | None = None,
+) -> FastAPI:
+    if kind not in ("tts", "stt"):
+        raise ValueError(f"a provider serves tts or stt engines, not {kind!r}")
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    counts: Counter[str] = Counter()
+    slots = asyncio.Semaphore(concurrency)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if on_close is not None:
+                on_close()
+
+    app = FastAPI(
+        title=f"voxclone provider ({engine.name})",
+        version=__version__,
+        description="A local engine behind the external-provider HTTP spec.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_bytes)
+
+    async def check_key(request: Request) -> None:
+        if api_key is None:
+            return
+        presented = request.headers.get("x-api-key", "")
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if not presented and scheme.lower() == "bearer":
+            presented = token.strip()
+        if not hmac.compare_digest(presented.encode(), api_key.encode()):
+            raise AuthenticationError("missing or wrong X-API-Key")
+
+    keyed = APIRouter(dependencies=[Depends(check_key)])
+
+    async def run(work: Callable[[], Any]) -> Any:
+        async with slots:
+            try:
+                return await asyncio.to_thread(work)
+            except VoxcloneError:
+                counts["errors"] += 1
+                raise
+            except Exception as exc:
+                counts["errors"] += 1
+                raise EngineError(f"engine {engine.name!r} failed: {exc}") from exc
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "status": "healthy",
+            "model": engine.version,
+            "device": str(getattr(engine, "device", "cpu")),
+            "engine": engine.name,
+            "kind": kind,
+            "requests": dict(counts),
+        }
+        if isinstance(engine, TTSEngine):
+            caps = engine.capabilities()
+            body.update(
+                languages=sorted(caps.languages),
+                sample_rate=caps.sample_rate,
+                cloning=caps.cloning,
+            )
+        return body
+
+    if kind == "tts":
+        assert isinstance(engine, TTSEngine)
+        tts: TTSEngine = engine
+
+        @keyed.post("/v1/generate", response_model=None)
+        async def generate(body: GenerateBody, request: Request) -> Response:
+            counts["generate"] += 1
+            text = body.text
+            if not text.strip():
+                raise MissingField("text is required and must not be empty", field="text")
+            if len(text) > limits.max_text_chars:
+                raise InvalidText(
+                    f"text is {len(text)} characters long; at most {limits.max_text_chars}",
+                    length=len(text),
+                )
+            languages = tts.capabilities().languages
+            if body.language not in languages:
+                raise UnsupportedLanguage(
+                    f"engine {tts.name!r} does not speak {body.language!r}; "
+                    f"supported: {', '.join(sorted(languages))}",
+                    language=body.language,
+                    supported=sorted(languages),
+                )
+            params = SynthesisParams(
+                language=body.language,
+                speed=body.speed,
+                temperature=body.temperature,
+                seed=body.seed,
+            )
+
+            def render() -> Audio:
+                chunks = list(tts.synthesize(text, body.voice_prompt, params))
+                if not chunks:
+                    raise EngineError(f"engine {tts.name!r} produced no audio")
+                return concat_with_crossfade(chunks)
+
+            audio: Audio = await run(render)
+            if RAW_MEDIA_TYPE in request.headers.get("accept", ""):
+                return Response(
+                    float32_bytes(audio),
+                    media_type=RAW_MEDIA_TYPE,
+                    headers={"X-Sample-Rate": str(audio.sample_rate), "X-Dtype": "float32"},
+                )
+            return JSONResponse(
+                {
+                    "audio": b64_float32(audio),
+                    "sample_rate": audio.sample_rate,
+                    "dtype": "float32",
+                }
+            )
+
+        @keyed.post("/v1/create_voice_prompt")
+        async def create_voice_prompt(request: Request) -> dict[str, Any]:
+            counts["create_voice_prompt"] += 1
+            form = await read_form(
+                request,
+                max_file_bytes=limits.max_reference_bytes,
+                too_large=AudioTooLarge,
+                field="audio",
+            )
+            try:
+                data = await read_upload(form, "audio")
+                transcript = text_field(form, "reference_text")
+            finally:
+                await form.close()
+            if data is None:
+                raise MissingField("audio is required (a file field)", field="audio")
+            decoded = decode_audio(data, max_seconds=limits.max_reference_seconds)
+            check_duration(
+                decoded.audio,
+                min_s=limits.min_reference_seconds,
+                max_s=limits.max_reference_seconds,
+                what="reference audio",
+            )
+            prompt = await run(lambda: tts.create_voice_prompt(decoded.audio, transcript or None))
+            return {"voice_prompt": prompt}
+
+    else:
+        assert isinstance(engine, STTEngine)
+        stt: STTEngine = engine
+
+        @keyed.post("/v1/transcribe")
+        async def transcribe(request: Request) -> dict[str, Any]:
+            counts["transcribe"] += 1
+            form = await read_form(
+                request,
+                max_file_bytes=max(1, limits.max_request_bytes - FIELD_SLACK),
+                too_large=PayloadTooLarge,
+                field="audio",
+            )
+            try:
+                data = await read_upload(form, "audio")
+                language = text_field(form, "language") or None
+            finally:
+                await form.close()
+            if data is None:
+                raise MissingField("audio is required (a file field)", field="audio")
+            decoded = decode_audio(data, max_seconds=MAX_TRANSCRIBE_SECONDS)
+            result = await run(lambda: stt.transcribe(decoded.audio, language))
+            return {
+                "text": result.text,
+                "language": result.language,
+                "duration": result.duration_s
+                if result.duration_s is not None
+                else round(decoded.audio.duration_s, 3),
+                "segments": [
+                    {"id": i, "start": s.start_s, "end": s.end_s, "text": s.text}
+                    for i, s in enumerate(result.segments)
+                ],
+            }
+
+    app.include_router(keyed)
+    return app
