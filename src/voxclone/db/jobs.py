@@ -9,10 +9,11 @@ Functions that return a ``Job`` re-read it, so the object shows what the databas
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Update, and_, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxclone.core.types import JobKind, JobStatus
@@ -58,22 +59,31 @@ async def get_job(session: AsyncSession, *, job_id: str, key_id: str | None = No
 
 
 async def claim_job(
-    session: AsyncSession, *, job_id: str, stale_before: datetime | None = None
+    session: AsyncSession,
+    *,
+    job_id: str,
+    stale_before: datetime | None = None,
+    worker: str | None = None,
 ) -> Job | None:
     """Move the job to running for this worker, or return None if this worker may not run it.
 
     A pending job is claimed. A running job is claimed only when ``stale_before`` is given and
-    it started before then: its worker is presumed dead (pass the process's start time when
-    resuming after a restart, or now minus the longest a job may run). Anything else (a
-    terminal job, a running job another worker holds, no such job) returns None.
+    its worker's last sign of life (``heartbeat_at``, or ``started_at`` if it never beat) is
+    before then: that worker is presumed dead. Pass now minus the lease when many workers
+    share the database, or the process's start time when this process is the only worker and
+    resumes after a restart. Anything else (a terminal job, a running job whose lease is
+    alive, no such job) returns None.
 
     The test and the change are one UPDATE, so of two workers racing for a job exactly one
-    wins. ``attempts`` goes up by one on each claim; the caller decides when it is too many.
+    wins. ``attempts`` goes up by one on each claim and identifies this claim: pass it back as
+    ``attempt`` to ``heartbeat`` and ``finish_job``. The caller decides when it is too many.
     """
     claimable = Job.status == JobStatus.PENDING.value
     if stale_before is not None:
-        stale = and_(Job.status == JobStatus.RUNNING.value, Job.started_at < stale_before)
+        last_seen = func.coalesce(Job.heartbeat_at, Job.started_at)
+        stale = and_(Job.status == JobStatus.RUNNING.value, last_seen < stale_before)
         claimable = or_(claimable, stale)
+    now = utcnow()
     statement = (
         update(Job)
         .where(Job.id == job_id, claimable)
@@ -81,13 +91,34 @@ async def claim_job(
             status=JobStatus.RUNNING.value,
             attempts=Job.attempts + 1,
             progress=0.0,
-            started_at=utcnow(),
+            started_at=now,
+            heartbeat_at=now,
+            worker=worker,
             error=None,
         )
         .returning(Job.id)
     )
     claimed = await _update(session, statement, job_id)
     return await session.get(Job, job_id) if claimed else None
+
+
+async def heartbeat(session: AsyncSession, *, job_id: str, attempt: int) -> bool:
+    """Renew the lease of claim ``attempt`` on a running job.
+
+    False when that claim no longer holds the job: it was cancelled or finished, or its lease
+    ran out and another worker claimed it. The worker should then stop working on it.
+    """
+    statement = (
+        update(Job)
+        .where(
+            Job.id == job_id,
+            Job.status == JobStatus.RUNNING.value,
+            Job.attempts == attempt,
+        )
+        .values(heartbeat_at=utcnow())
+        .returning(Job.id)
+    )
+    return await _update(session, statement, job_id)
 
 
 async def set_progress(session: AsyncSession, *, job_id: str, progress: float) -> bool:
@@ -109,11 +140,13 @@ async def finish_job(
     audio_key: str | None = None,
     audio_duration_s: float | None = None,
     error: str | None = None,
+    attempt: int | None = None,
 ) -> bool:
     """Move a pending or running job to the terminal ``status``; False if it already was terminal.
 
     ``status`` must be ready, failed or cancelled (ValueError otherwise). A ready job gets
-    progress 1.0.
+    progress 1.0. With ``attempt`` (a worker finishing its claim), only while that claim still
+    holds the job: a worker whose lease ran out and was replaced cannot finish it.
     """
     status = JobStatus(status)
     if not status.terminal:
@@ -127,12 +160,10 @@ async def finish_job(
     }
     if status is JobStatus.READY:
         values["progress"] = 1.0
-    statement = (
-        update(Job)
-        .where(Job.id == job_id, Job.status.in_(UNFINISHED))
-        .values(**values)
-        .returning(Job.id)
-    )
+    held: ColumnElement[bool] = Job.status.in_(UNFINISHED)
+    if attempt is not None:
+        held = and_(Job.status == JobStatus.RUNNING.value, Job.attempts == attempt)
+    statement = update(Job).where(Job.id == job_id, held).values(**values).returning(Job.id)
     return await _update(session, statement, job_id)
 
 
@@ -195,6 +226,35 @@ async def release_stale_jobs(session: AsyncSession, *, started_before: datetime)
 async def list_unfinished_job_ids(session: AsyncSession) -> list[str]:
     """Ids of pending and running jobs, oldest first (to resubmit after a restart)."""
     query = select(Job.id).where(Job.status.in_(UNFINISHED)).order_by(Job.created_at, Job.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def list_lost_job_candidates(
+    session: AsyncSession,
+    *,
+    created_before: datetime,
+    stale_before: datetime,
+    limit: int = 1000,
+    among: Sequence[str] | None = None,
+) -> list[str]:
+    """Unfinished jobs a queue may have lost, oldest first: pending jobs created before
+    ``created_before``, and running jobs whose lease ran out before ``stale_before``; with
+    ``among``, only those ids.
+
+    The sweep of the distributed mode asks the queue which of these it still holds and
+    re-enqueues the rest (a redelivered id is harmless: claiming is idempotent).
+    """
+    pending = and_(Job.status == JobStatus.PENDING.value, Job.created_at < created_before)
+    last_seen = func.coalesce(Job.heartbeat_at, Job.started_at)
+    stale = and_(Job.status == JobStatus.RUNNING.value, last_seen < stale_before)
+    query = (
+        select(Job.id)
+        .where(Job.status.in_(UNFINISHED), or_(pending, stale))
+        .order_by(Job.created_at, Job.id)
+        .limit(limit)
+    )
+    if among is not None:
+        query = query.where(Job.id.in_(list(among)))
     return list((await session.execute(query)).scalars())
 
 

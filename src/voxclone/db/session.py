@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, pool
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -70,6 +70,9 @@ def create_db_engine(url: str | URL, **engine_options: Any) -> AsyncEngine:
     elif backend == "postgresql":
         options.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_recycle=1800)
     options.update(engine_options)
+    if options.get("poolclass") is pool.NullPool:  # no pool: nothing to size
+        for name in ("pool_size", "max_overflow", "pool_recycle"):
+            options.pop(name, None)
     try:
         engine = create_async_engine(parsed, **options)
     except ModuleNotFoundError as exc:

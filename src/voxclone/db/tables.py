@@ -142,6 +142,10 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """Last renewal of the running worker's lease; a job whose lease ran out may be claimed."""
+    worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """Who holds (or last held) the job: ``host:pid``, for operators."""
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 

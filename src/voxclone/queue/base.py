@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 JobHandler = Callable[[str], Awaitable[None]]
@@ -25,4 +25,18 @@ class JobQueue(Protocol):
     @property
     def depth(self) -> int:
         """Jobs waiting (not yet started), as far as this process knows."""
+        ...
+
+    async def taken(self, job_id: str) -> None:
+        """A worker took ``job_id`` off the queue and tried to claim it (the claim is settled
+        in the database, won or lost): the queue no longer holds it."""
+        ...
+
+    async def holding(self, job_ids: Sequence[str]) -> set[str]:
+        """Which of ``job_ids`` wait in this queue, not yet taken by a worker.
+
+        The database sweep re-enqueues unfinished jobs that no queue holds (a broker that
+        restarted empty, a submit that never reached it). Raises ``QueueUnavailable`` when
+        the broker cannot be asked.
+        """
         ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from voxclone.queue.base import JobHandler
 
@@ -43,6 +44,12 @@ class InProcessQueue:
     @property
     def depth(self) -> int:
         return self._queue.qsize()
+
+    async def taken(self, job_id: str) -> None:
+        """Nothing to do: an id leaves ``_queued`` when a worker task dequeues it."""
+
+    async def holding(self, job_ids: Sequence[str]) -> set[str]:
+        return {job_id for job_id in job_ids if job_id in self._queued}
 
     async def join(self) -> None:
         """Wait until every submitted job has been handled (for tests and benchmarks)."""

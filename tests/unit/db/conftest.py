@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +17,12 @@ from voxclone.db.tables import ApiKey, Job, Voice
 
 
 @pytest.fixture
-async def db_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'voxclone.db'}"
-    await upgrade_database(url)
-    return url
+async def db_url(database_url: str) -> str:
+    """A migrated database: SQLite, then PostgreSQL (``database_url`` in tests/conftest.py,
+    whose PostgreSQL database is migrated once per session)."""
+    if database_url.startswith("sqlite"):
+        await upgrade_database(database_url)
+    return database_url
 
 
 @pytest.fixture

@@ -233,3 +233,91 @@ async def test_job_audio_keys_of_a_voice(session: AsyncSession, make_job, make_v
         session, job_id=elsewhere.id, status=JobStatus.READY, audio_key="jobs/b.wav"
     )
     assert await jobs.list_job_audio_keys(session, voice_id=voice.id) == ["jobs/a.wav"]
+
+
+# --- leases: many workers on many hosts -----------------------------------------------------
+
+
+async def _set_heartbeat(session: AsyncSession, job: Job, when: datetime) -> None:
+    job.heartbeat_at = when
+    await session.flush()
+
+
+async def test_a_claim_starts_the_lease_and_names_the_worker(session: AsyncSession, job: Job):
+    claimed = await jobs.claim_job(session, job_id=job.id, worker="gpu-1:42")
+    assert claimed is job
+    assert job.worker == "gpu-1:42"
+    assert job.heartbeat_at is not None and job.heartbeat_at == job.started_at
+
+
+async def test_a_live_lease_keeps_a_long_job_from_being_claimed(session: AsyncSession, job: Job):
+    await jobs.claim_job(session, job_id=job.id)
+    await _set_heartbeat(session, job, utcnow())
+    job.started_at = utcnow() - timedelta(hours=1)  # started long ago, but still beating
+    await session.flush()
+    lease_start = utcnow() - timedelta(seconds=60)
+    assert await jobs.claim_job(session, job_id=job.id, stale_before=lease_start) is None
+
+
+async def test_an_expired_lease_lets_another_worker_claim(session: AsyncSession, job: Job):
+    await jobs.claim_job(session, job_id=job.id, worker="a:1")
+    await _set_heartbeat(session, job, utcnow() - timedelta(seconds=61))
+    lease_start = utcnow() - timedelta(seconds=60)
+    again = await jobs.claim_job(session, job_id=job.id, stale_before=lease_start, worker="b:2")
+    assert again is job and (job.attempts, job.worker) == (2, "b:2")
+
+
+async def test_heartbeat_renews_only_the_current_claim(session: AsyncSession, job: Job):
+    assert await jobs.heartbeat(session, job_id=job.id, attempt=1) is False  # not running
+    await jobs.claim_job(session, job_id=job.id)
+    await _set_heartbeat(session, job, utcnow() - timedelta(seconds=30))
+    before = utcnow()
+    assert await jobs.heartbeat(session, job_id=job.id, attempt=1) is True
+    assert job.heartbeat_at is not None and job.heartbeat_at >= before
+    await jobs.claim_job(session, job_id=job.id, stale_before=utcnow() + timedelta(seconds=1))
+    assert await jobs.heartbeat(session, job_id=job.id, attempt=1) is False  # reclaimed
+    assert await jobs.heartbeat(session, job_id=job.id, attempt=2) is True
+    await jobs.cancel_job(session, job_id=job.id)
+    assert await jobs.heartbeat(session, job_id=job.id, attempt=2) is False
+
+
+async def test_a_replaced_worker_cannot_finish_the_job(session: AsyncSession, job: Job):
+    await jobs.claim_job(session, job_id=job.id)
+    await jobs.claim_job(session, job_id=job.id, stale_before=utcnow() + timedelta(seconds=1))
+    late = await jobs.finish_job(
+        session, job_id=job.id, status=JobStatus.READY, audio_key="jobs/old.wav", attempt=1
+    )
+    assert late is False and job.status == "running"
+    assert await jobs.finish_job(
+        session, job_id=job.id, status=JobStatus.READY, audio_key="jobs/new.wav", attempt=2
+    )
+    assert (job.status, job.audio_key) == ("ready", "jobs/new.wav")
+
+
+async def test_lost_job_candidates_are_old_pending_and_stale_running_jobs(
+    session: AsyncSession, make_job, key_id: str
+):
+    old, fresh, beating, stale, done = [await make_job(key_id=key_id) for _ in range(5)]
+    now = utcnow()
+    for made in (old, beating, stale, done):
+        made.created_at = now - timedelta(minutes=5)
+    await session.flush()
+    for running in (beating, stale):
+        await jobs.claim_job(session, job_id=running.id)
+    await _set_heartbeat(session, stale, now - timedelta(seconds=90))
+    await jobs.finish_job(session, job_id=done.id, status=JobStatus.READY)
+
+    found = await jobs.list_lost_job_candidates(
+        session,
+        created_before=now - timedelta(seconds=10),
+        stale_before=now - timedelta(seconds=60),
+    )
+    assert set(found) == {old.id, stale.id}
+    assert fresh.id not in found and beating.id not in found
+    only = await jobs.list_lost_job_candidates(
+        session,
+        created_before=now - timedelta(seconds=10),
+        stale_before=now - timedelta(seconds=60),
+        among=[stale.id, fresh.id],
+    )
+    assert only == [stale.id]

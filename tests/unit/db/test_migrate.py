@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,14 +11,31 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from tests import peers
 
 from voxclone.db import keys
 from voxclone.db.migrate import alembic_config, upgrade_database, upgrade_database_sync
 from voxclone.db.session import create_db_engine
 from voxclone.db.tables import Base
+
+
+@pytest.fixture
+def fresh_database_url(database_url: str) -> Iterator[str]:
+    """An empty database of the test's kind: these tests migrate it and change its schema."""
+    if database_url.startswith("sqlite"):
+        yield database_url
+        return
+    with peers.temporary_database("voxclone_migrate") as url:
+        yield url
+
+
+@pytest.fixture
+async def db_url(fresh_database_url: str) -> str:
+    await upgrade_database(fresh_database_url)
+    return fresh_database_url
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -34,9 +52,9 @@ def _head() -> str | None:
 
 
 async def test_there_is_one_head_and_the_database_is_at_it(engine: AsyncEngine):
-    assert _head() == "0001"
+    assert _head() == "0002"
     async with engine.connect() as conn:
-        assert await conn.run_sync(_revision) == "0001"
+        assert await conn.run_sync(_revision) == "0002"
 
 
 async def test_migrated_schema_matches_tables_py(engine: AsyncEngine):
@@ -80,18 +98,18 @@ async def test_a_second_upgrade_changes_nothing_and_keeps_data(
     await session.commit()
     await upgrade_database(db_url)
     async with engine.connect() as conn:
-        assert await conn.run_sync(_revision) == "0001"
+        assert await conn.run_sync(_revision) == "0002"
         assert await conn.run_sync(_differences) == []
     assert await keys.get_key(session, key_id="k1") is not None
 
 
-async def test_concurrent_upgrades_of_a_new_database_both_succeed(tmp_path: Path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'race.db'}"
+async def test_concurrent_upgrades_of_a_new_database_both_succeed(fresh_database_url: str):
+    url = fresh_database_url
     await asyncio.gather(upgrade_database(url), upgrade_database(url))
     engine = create_db_engine(url)
     try:
         async with engine.connect() as conn:
-            assert await conn.run_sync(_revision) == "0001"
+            assert await conn.run_sync(_revision) == "0002"
             assert await conn.run_sync(_differences) == []
     finally:
         await engine.dispose()
@@ -110,10 +128,39 @@ def test_the_sync_upgrade_works_without_a_running_loop(tmp_path: Path):
         finally:
             await engine.dispose()
 
-    assert asyncio.run(revision()) == "0001"
+    assert asyncio.run(revision()) == "0002"
 
 
 async def test_the_sync_upgrade_refuses_to_run_inside_a_loop(tmp_path: Path):
     with pytest.raises(RuntimeError, match="await upgrade_database"):
         upgrade_database_sync(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
     assert not (tmp_path / "x.db").exists()
+
+
+async def test_0002_adds_job_leases_to_a_database_with_jobs(fresh_database_url: str):
+    url = fresh_database_url
+    await upgrade_database(url, revision="0001")
+    engine = create_db_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO api_keys (id, label, key_hash, prefix, created_at) "
+                    "VALUES ('k', '', :hash, 'vx_k', CURRENT_TIMESTAMP)"
+                ),
+                {"hash": "b" * 64},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO jobs (id, key_id, kind, status, progress, params, attempts, "
+                    "created_at) VALUES ('j', 'k', 'synthesize', 'pending', 0, '{}', 0, "
+                    "CURRENT_TIMESTAMP)"
+                )
+            )
+        await upgrade_database(url)
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_revision) == "0002"
+            row = (await conn.execute(text("SELECT heartbeat_at, worker FROM jobs"))).one()
+        assert tuple(row) == (None, None)
+    finally:
+        await engine.dispose()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voxclone.core.types import new_id
 from voxclone.db import keys, voices
@@ -18,12 +18,16 @@ from voxclone.db.session import (
 )
 
 
-async def test_sqlite_connections_get_foreign_keys_wal_and_busy_timeout(engine: AsyncEngine):
-    async with engine.connect() as conn:
-        pragmas = {
-            name: (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
-            for name in ("foreign_keys", "journal_mode", "busy_timeout")
-        }
+async def test_sqlite_connections_get_foreign_keys_wal_and_busy_timeout(tmp_path: Path):
+    engine = create_db_engine(f"sqlite+aiosqlite:///{tmp_path / 'v.db'}")
+    try:
+        async with engine.connect() as conn:
+            pragmas = {
+                name: (await conn.exec_driver_sql(f"PRAGMA {name}")).scalar()
+                for name in ("foreign_keys", "journal_mode", "busy_timeout")
+            }
+    finally:
+        await engine.dispose()
     assert pragmas == {
         "foreign_keys": 1,
         "journal_mode": "wal",

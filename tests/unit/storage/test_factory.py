@@ -3,10 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from voxclone.config import Settings
+from voxclone.config import S3Settings, Settings
 from voxclone.storage.factory import open_blob_store
 from voxclone.storage.local import LocalBlobStore
+from voxclone.storage.s3 import S3BlobStore
 
 
 def test_file_urls_open_a_local_store(tmp_path: Path):
@@ -32,10 +34,24 @@ def test_the_default_storage_url_of_the_settings_opens(tmp_path: Path):
     assert store.root == (tmp_path / "data" / "blobs").resolve()
 
 
-def test_s3_says_it_comes_with_the_distributed_mode():
-    with pytest.raises(ValueError, match="distributed mode") as info:
-        open_blob_store("s3://bucket/prefix")
-    assert "s3://bucket/prefix" in str(info.value)
+def test_s3_urls_open_an_s3_store_with_the_settings_credentials():
+    s3 = S3Settings(
+        endpoint_url="http://127.0.0.1:9000",
+        region="eu-west-1",
+        access_key_id=SecretStr("AKIA"),
+        secret_access_key=SecretStr("shh"),
+    )
+    store = open_blob_store("s3://audio/voxclone/prod/", s3=s3)
+    assert isinstance(store, S3BlobStore)
+    assert (store.bucket, store.prefix) == ("audio", "voxclone/prod")
+    assert store.object_key("jobs/a.wav") == "voxclone/prod/jobs/a.wav"
+    assert "shh" not in repr(store)
+
+
+def test_an_s3_url_without_a_prefix_stores_at_the_bucket_root():
+    store = open_blob_store("s3://audio")
+    assert isinstance(store, S3BlobStore)
+    assert store.object_key("jobs/a.wav") == "jobs/a.wav"
 
 
 @pytest.mark.parametrize(
@@ -45,6 +61,10 @@ def test_s3_says_it_comes_with_the_distributed_mode():
         ("file://otherhost/data", "not a host"),
         ("file:///data?x=1", "no query"),
         ("", "empty"),
+        ("s3:///prefix", "no bucket"),
+        ("s3://key:secret@bucket/x", "VOXCLONE_S3__"),
+        ("s3://bucket/a/../b", "invalid prefix"),
+        ("s3://bucket/x?region=eu", "no query"),
     ],
 )
 def test_urls_it_cannot_open(url: str, message: str):
