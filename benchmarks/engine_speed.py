@@ -1,11 +1,14 @@
 """How fast does each TTS engine speak? Real-time factor and time to first audio chunk.
 
-    .venv/bin/python benchmarks/engine_speed.py [--engines piper fake] [--runs 5]
+    .venv/bin/python benchmarks/engine_speed.py [--engines piper,local] [--runs 5] [--threads N]
 
 Each engine is built through the EngineRegistry, warmed up with one synthesis, then timed on a
 1-sentence and a 10-sentence English text. RTF is synthesis time / audio duration (below 1 is
 faster than real time); "first chunk" is the time until the first sentence's audio arrives.
-Both are medians over the runs. To add an engine, add its EngineSpec to ENGINES.
+Both are medians over the runs, with the process CPU time per second of audio ("CPU/s") beside
+them: on a shared machine wall-clock figures swing with other people's load, CPU time much less.
+To add an engine, add its EngineSpec to ENGINES. ``local`` is Kokoro-82M with its defaults
+(model joined into ./data/models, voices from ../shared/models/kokoro).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import argparse
 import os
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -26,6 +29,7 @@ ENGINES: dict[str, EngineSpec] = {
     spec.name: spec
     for spec in [
         EngineSpec("piper", "voxclone.engines.piper:PiperEngine"),
+        EngineSpec("local", "voxclone.engines.kokoro:KokoroEngine"),
         EngineSpec("fake", "voxclone.engines.fake:FakeEngine"),
     ]
 }
@@ -51,6 +55,7 @@ TEXTS = {"1 sentence": ONE_SENTENCE, "10 sentences": TEN_SENTENCES}
 @dataclass(frozen=True)
 class Run:
     seconds: float
+    cpu_s: float
     first_chunk_s: float
     audio_s: float
     chunks: int
@@ -64,6 +69,7 @@ class Row:
     chunks: int
     audio_s: float
     rtf: float
+    cpu_per_s: float
     first_chunk_s: float
     load_s: float
 
@@ -79,6 +85,7 @@ def synthesize_timed(
     engine: TTSEngine, text: str, prompt: VoicePrompt, params: SynthesisParams
 ) -> Run:
     start = time.perf_counter()
+    cpu_start = time.process_time()
     first: float | None = None
     audio_s = 0.0
     chunks = 0
@@ -88,9 +95,10 @@ def synthesize_timed(
         audio_s += chunk.duration_s
         chunks += 1
     seconds = time.perf_counter() - start
+    cpu_s = time.process_time() - cpu_start
     if first is None or audio_s == 0:
         raise RuntimeError(f"engine {engine.name!r} produced no audio for {text[:40]!r}")
-    return Run(seconds, first, audio_s, chunks)
+    return Run(seconds, cpu_s, first, audio_s, chunks)
 
 
 def bench_engine(registry: EngineRegistry, name: str, runs: int) -> list[Row]:
@@ -111,6 +119,7 @@ def bench_engine(registry: EngineRegistry, name: str, runs: int) -> list[Row]:
                 chunks=timed[0].chunks,
                 audio_s=statistics.median(r.audio_s for r in timed),
                 rtf=statistics.median(r.seconds / r.audio_s for r in timed),
+                cpu_per_s=statistics.median(r.cpu_s / r.audio_s for r in timed),
                 first_chunk_s=statistics.median(r.first_chunk_s for r in timed),
                 load_s=load_s,
             )
@@ -121,7 +130,7 @@ def bench_engine(registry: EngineRegistry, name: str, runs: int) -> list[Row]:
 def format_table(rows: list[Row], runs: int) -> str:
     header = (
         f"{'engine':<8} {'text':<13} {'chars':>5} {'chunks':>6} {'audio s':>8} "
-        f"{'RTF':>7} {'first chunk s':>13} {'load s':>7}"
+        f"{'RTF':>7} {'CPU/s':>7} {'first chunk s':>13} {'load s':>7}"
     )
     lines = [
         f"TTS engine speed: medians over {runs} warm runs, {os.cpu_count()} CPU cores visible",
@@ -131,21 +140,39 @@ def format_table(rows: list[Row], runs: int) -> str:
     for r in rows:
         lines.append(
             f"{r.engine:<8} {r.text:<13} {r.chars:>5} {r.chunks:>6} {r.audio_s:>8.2f} "
-            f"{r.rtf:>7.3f} {r.first_chunk_s:>13.3f} {r.load_s:>7.2f}"
+            f"{r.rtf:>7.3f} {r.cpu_per_s:>7.3f} {r.first_chunk_s:>13.3f} {r.load_s:>7.2f}"
         )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engines", nargs="+", default=["piper"], choices=sorted(ENGINES))
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        default=["piper"],
+        help=f"engine names, space- or comma-separated, from: {', '.join(sorted(ENGINES))}",
+    )
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--threads", type=int, help="onnxruntime threads for piper and local")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
-    registry = EngineRegistry([ENGINES[name] for name in args.engines])
+    names = [name for arg in args.engines for name in arg.split(",") if name]
+    unknown = sorted(set(names) - set(ENGINES))
+    if unknown:
+        parser.error(f"unknown engines {unknown}; known: {', '.join(sorted(ENGINES))}")
+    specs = [ENGINES[name] for name in names]
+    if args.threads is not None:
+        specs = [
+            replace(s, options={**s.options, "threads": args.threads})
+            if s.name in ("piper", "local")
+            else s
+            for s in specs
+        ]
+    registry = EngineRegistry(specs)
     try:
-        rows = [row for name in args.engines for row in bench_engine(registry, name, args.runs)]
+        rows = [row for name in names for row in bench_engine(registry, name, args.runs)]
     finally:
         registry.close()
     print(format_table(rows, args.runs))

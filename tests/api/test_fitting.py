@@ -19,9 +19,10 @@ async def fitting_client(tmp_path, admin_headers):
         make_settings(tmp_path), engines=fake_registry(fitting=True, fit_delay_s=1.6)
     )
     app = create_app(services=svc)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as c:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c,
+    ):
         key = (await c.post("/v1/keys", json={}, headers=admin_headers)).json()["api_key"]
         yield c, {"X-API-Key": key}
 

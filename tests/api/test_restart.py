@@ -8,8 +8,8 @@ from voxclone.db import jobs as job_queries
 from voxclone.services.container import build_services
 
 
-async def test_pending_and_running_jobs_resume_after_restart(tmp_path) -> None:
-    settings = make_settings(tmp_path)
+async def test_pending_and_running_jobs_resume_after_restart(tmp_path, database_url) -> None:
+    settings = make_settings(tmp_path, database_url=database_url)
     first = build_services(settings, engines=fake_registry())
     await first.start(run_jobs=False)  # no workers: jobs stay queued, as when a process dies
     issued = await first.keys.create(label="t")
@@ -42,13 +42,13 @@ async def test_pending_and_running_jobs_resume_after_restart(tmp_path) -> None:
         await second.close()
 
 
-async def test_a_job_interrupted_too_often_fails(tmp_path) -> None:
+async def test_a_job_interrupted_too_often_fails(tmp_path, database_url) -> None:
     from datetime import timedelta
 
     from voxclone.db.tables import utcnow
     from voxclone.services.synthesis import QueuedJob, SynthesisRequest
 
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, database_url=database_url)
     first = build_services(settings, engines=fake_registry())
     await first.start(run_jobs=False)
     key_id = (await first.keys.create()).record.id

@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from voxclone import __version__
 from voxclone.api.errors import install_error_handlers
 from voxclone.api.limits import BodySizeLimit
-from voxclone.api.routes import health, jobs, keys, sovits, synthesis, voices
+from voxclone.api.routes import engines, health, jobs, keys, sovits, synthesis, voices
 from voxclone.config import Settings
 from voxclone.services.container import Services, build_services
 
@@ -62,6 +62,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 "X-Job-Id",
             ],
         )
-    for module in (health, keys, voices, synthesis, jobs, sovits):
+    for module in (health, keys, voices, synthesis, jobs, sovits, engines):
         app.include_router(module.router)
     return app

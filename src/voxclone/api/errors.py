@@ -33,6 +33,7 @@ STATUS: list[tuple[type[e.VoxcloneError], int]] = [
     (e.ProviderError, 502),
     (e.EngineError, 500),
     (e.StorageError, 500),
+    (e.QueueUnavailable, 503),
 ]
 
 # The GPT-SoVITS proxy document answers every invalid input with 400.

@@ -172,3 +172,38 @@ class Health(BaseModel):
     backends: list[str]
     engines: list[EngineStatus]
     extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class EndpointPublic(BaseModel):
+    """One URL of a remote engine (GET /v1/engines)."""
+
+    url: str
+    weight: float
+    state: str = Field(description="up, ejected (failing, resting), probing, or refused")
+    outstanding: int = Field(description="Requests in flight now.")
+    requests: int
+    failures: int
+    consecutive_failures: int
+    latency_p50_ms: float | None = Field(description="Over the last 256 successful requests.")
+    latency_p95_ms: float | None
+    latency_samples: int
+    last_error: str | None
+    retry_in_s: float | None = Field(description="When an ejected URL is next probed.")
+
+
+class EnginePublic(BaseModel):
+    name: str
+    kind: str
+    remote: bool
+    fallback: str | None
+    loaded: bool
+    available: bool
+    detail: str
+    version: str | None
+    urls: list[EndpointPublic]
+
+
+class EngineList(BaseModel):
+    status: str = Field(description="healthy, degraded or unhealthy, as in /health")
+    default_backend: str
+    engines: list[EnginePublic]

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from voxclone.cli.provider import provider_app
 from voxclone.config import Settings
 from voxclone.core.errors import NotFound, VoxcloneError
 from voxclone.services.container import Services, build_services
@@ -22,6 +23,7 @@ keys_app = typer.Typer(help="Manage API keys (admin).", no_args_is_help=True)
 voices_app = typer.Typer(help="Manage voices.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(voices_app, name="voices")
+app.add_typer(provider_app, name="provider")
 
 console = Console(stderr=True)
 T = TypeVar("T")
@@ -85,6 +87,31 @@ def serve(
         port=port or settings.port,
         log_level=settings.log_level,
     )
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            help="Jobs run at once, one process each; default VOXCLONE_WORKER__CONCURRENCY."
+        ),
+    ] = None,
+) -> None:
+    """Run a Celery worker: take jobs from Redis and run them (VOXCLONE_QUEUE=celery)."""
+    from voxclone.cli.worker import run_worker
+
+    settings = Settings()
+    if settings.queue != "celery":
+        console.print(
+            "[red]error:[/red] voxclone worker runs the distributed mode's jobs: set "
+            "VOXCLONE_QUEUE=celery and VOXCLONE_REDIS_URL (the embedded mode needs no worker)"
+        )
+        raise typer.Exit(2)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    raise typer.Exit(run_worker(settings, concurrency=concurrency))
 
 
 @app.command()

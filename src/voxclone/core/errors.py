@@ -80,6 +80,13 @@ class UnsupportedFormat(Unprocessable):
     code = "unsupported_format"
 
 
+class UnusableReference(Unprocessable):
+    """A reference clip that holds no usable speech of one person (silence, noise, music,
+    several voices); ``details["problem"]`` names which, with the measured numbers."""
+
+    code = "unusable_reference"
+
+
 class PayloadTooLarge(VoxcloneError):
     """A request body is larger than any endpoint accepts."""
 
@@ -156,6 +163,19 @@ class ProviderError(EngineError):
     code = "provider_error"
 
 
+class ProviderRejected(ProviderError):
+    """A remote provider refused the request itself (HTTP 4xx): the provider is up, so this is
+    neither a reason to take its URL out of rotation nor to fall back to another engine."""
+
+    code = "provider_rejected"
+
+
+class ProviderUnavailable(ProviderError):
+    """Every URL of a remote engine is out of rotation (failed recently), or none may be used."""
+
+    code = "provider_unavailable"
+
+
 class ProviderTimeout(EngineError):
     code = "provider_timeout"
 
@@ -164,3 +184,9 @@ class StorageError(VoxcloneError):
     """A blob that the database says exists is missing or unreadable."""
 
     code = "storage_error"
+
+
+class QueueUnavailable(VoxcloneError):
+    """The job queue's broker (Redis) cannot be reached; the job rows are safe meanwhile."""
+
+    code = "queue_unavailable"

@@ -77,3 +77,71 @@ class TTSEngine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# --- speech to text -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A stretch of recognised speech, with its times in seconds from the start of the audio."""
+
+    start_s: float
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    segments: tuple[Segment, ...] = ()
+    language: str | None = None
+    """The language spoken, as the engine detected or was told it (None: unknown)."""
+    duration_s: float | None = None
+
+
+@runtime_checkable
+class STTEngine(Protocol):
+    name: str
+    version: str
+
+    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
+        """The speech in ``audio``; ``language`` None lets the engine detect it."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# --- remote engines -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointStatus:
+    """One URL of a remote engine, as the engine sees it now."""
+
+    url: str
+    weight: float
+    state: str
+    """``up``; ``ejected`` (failing, resting); ``probing`` (rest over, probe due); ``refused``
+    (its address is not allowed by settings)."""
+    outstanding: int
+    requests: int
+    failures: int
+    consecutive_failures: int
+    p50_ms: float | None
+    p95_ms: float | None
+    samples: int
+    """How many recent successful requests the percentiles are over."""
+    last_error: str | None
+    retry_in_s: float | None
+
+
+@runtime_checkable
+class RemoteEngine(Protocol):
+    """What an engine served over HTTP offers on top of its kind's protocol."""
+
+    def health(self, *, force: bool = False) -> EngineHealth:
+        """Probe URLs not probed lately (all with ``force``); available if any URL is up."""
+        ...
+
+    def endpoints(self) -> list[EndpointStatus]: ...

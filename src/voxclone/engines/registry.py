@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voxclone.core.errors import EngineUnavailable, UnknownBackend
-from voxclone.engines.base import EngineHealth, TTSEngine
+from voxclone.engines.base import EngineHealth, RemoteEngine, STTEngine, TTSEngine
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,10 @@ class EngineSpec:
     """``"package.module:Class"``; the class is called with ``name=`` and ``**options``."""
     kind: str = "tts"
     options: dict[str, Any] = field(default_factory=dict)
+    fallback: str | None = None
+    """The engine that serves a request when this one is down (remote engines: every URL)."""
+    remote: bool = False
+    """Served over HTTP: cheap to load (no model), so health checks always look at it."""
 
 
 class EngineRegistry:
@@ -74,6 +78,21 @@ class EngineRegistry:
         engine: TTSEngine = self.get(name)
         return engine
 
+    def get_stt(self, name: str) -> STTEngine:
+        spec = self.spec(name)
+        if spec.kind != "stt":
+            raise UnknownBackend(
+                f"backend {name!r} is a {spec.kind} engine, not a speech-to-text engine",
+                backend=name,
+                known=self.names("stt"),
+            )
+        engine: STTEngine = self.get(name)
+        return engine
+
+    def fallback(self, name: str) -> str | None:
+        """The engine named as ``name``'s fallback, if any."""
+        return self.spec(name).fallback
+
     def is_loaded(self, name: str) -> bool:
         return name in self._loaded
 
@@ -82,11 +101,17 @@ class EngineRegistry:
         return self._failures.get(name)
 
     def health(self, name: str) -> EngineHealth:
-        """Whether ``name`` can work here; loads it if it has not been loaded yet."""
+        """Whether ``name`` can work here; loads it if it has not been loaded yet.
+
+        A remote engine is asked too: it probes URLs it has not probed lately (network I/O,
+        bounded by its health timeout), so call this off the event loop for remote engines.
+        """
         try:
-            self.get(name)
+            engine = self.get(name)
         except EngineUnavailable as exc:
             return EngineHealth(available=False, detail=exc.message)
+        if isinstance(engine, RemoteEngine):
+            return engine.health()
         return EngineHealth(available=True)
 
     def close(self) -> None:

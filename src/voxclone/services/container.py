@@ -16,14 +16,15 @@ from voxclone.config import Settings
 from voxclone.db import jobs as job_queries
 from voxclone.db.migrate import upgrade_database
 from voxclone.db.session import create_db_engine, create_session_factory
-from voxclone.engines.catalog import builtin_specs
+from voxclone.engines.engines_file import engine_specs
 from voxclone.engines.registry import EngineRegistry
 from voxclone.queue.base import JobQueue
-from voxclone.queue.inprocess import InProcessQueue
+from voxclone.queue.factory import open_job_queue
 from voxclone.services.jobs import JobService
 from voxclone.services.keys import KeyService, ensure_admin_key
 from voxclone.services.oneshot import OneShotService
 from voxclone.services.runner import JobRunner
+from voxclone.services.sweeper import JobSweeper
 from voxclone.services.synthesis import SynthesisService
 from voxclone.services.voices import VoiceService
 from voxclone.storage.base import BlobStore
@@ -50,18 +51,28 @@ class Services:
     admin_key_generated: bool
     version: str = __version__
     started_at: float = 0.0
+    sweeper: JobSweeper | None = None
+    """Distributed mode only: re-enqueues from the database the jobs the queue lost."""
 
     @property
     def uptime_s(self) -> float:
         return time.monotonic() - self.started_at if self.started_at else 0.0
 
     async def start(self, *, run_jobs: bool = True) -> None:
-        """Apply migrations, start the job workers, and re-queue jobs a restart interrupted."""
+        """Apply migrations, start the job workers, and re-queue jobs a restart interrupted.
+
+        In the distributed mode the workers are other processes (``voxclone worker``); this
+        host starts the sweep that re-enqueues jobs the queue lost, instead of re-queueing
+        every unfinished job (other hosts' workers may be running them).
+        """
         await upgrade_database(self.settings.resolved_database_url)
         self.started_at = time.monotonic()
         if not run_jobs:
             return
         await self.queue.start(self.runner)
+        if self.sweeper is not None:
+            self.sweeper.start()
+            return
         async with self.sessions() as session:
             unfinished = await job_queries.list_unfinished_job_ids(session)
         for job_id in unfinished:
@@ -70,6 +81,8 @@ class Services:
             log.info("re-queued %d unfinished job(s) from before the restart", len(unfinished))
 
     async def close(self) -> None:
+        if self.sweeper is not None:
+            await self.sweeper.stop()
         await self.queue.stop()
         self.engines.close()
         await self.db.dispose()
@@ -84,9 +97,10 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
     )
     db = create_db_engine(settings.resolved_database_url)
     sessions = create_session_factory(db)
-    blobs = open_blob_store(settings.resolved_storage_url)
-    registry = engines if engines is not None else EngineRegistry(builtin_specs(settings))
-    queue = InProcessQueue(workers=settings.jobs.workers)
+    blobs = open_blob_store(settings.resolved_storage_url, s3=settings.s3)
+    registry = engines if engines is not None else EngineRegistry(engine_specs(settings))
+    queue = open_job_queue(settings)
+    sole_worker = settings.queue == "inprocess"
     voices = VoiceService(
         sessions=sessions,
         blobs=blobs,
@@ -102,13 +116,27 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         voices=voices,
         queue=queue,
         limits=settings.limits,
+        cache_enabled=settings.cache_enabled,
     )
     runner = JobRunner(
         sessions=sessions,
         synthesis=synthesis,
         voices=voices,
         max_attempts=settings.jobs.max_attempts,
+        lease_s=settings.jobs.lease_s,
+        heartbeat_s=settings.jobs.heartbeat_s,
+        sole_worker=sole_worker,
+        queue=queue,
     )
+    sweeper = None
+    if not sole_worker:
+        sweeper = JobSweeper(
+            sessions=sessions,
+            queue=queue,
+            lease_s=settings.jobs.lease_s,
+            requeue_after_s=settings.jobs.requeue_after_s,
+            interval_s=settings.jobs.sweep_s,
+        )
     return Services(
         settings=settings,
         db=db,
@@ -129,4 +157,5 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         ),
         admin_key=admin_key,
         admin_key_generated=generated,
+        sweeper=sweeper,
     )

@@ -1,13 +1,28 @@
 """The job handler the queue calls: claims a job, dispatches it by kind, records failures.
 
 Idempotent: a job that is already finished (or held by a live worker) is not claimed, so a
-redelivered id does nothing. A job left ``running`` by a process that died is claimed again,
-up to ``max_attempts`` times.
+redelivered id does nothing. While a job runs, its worker renews a lease on the row
+(``heartbeat_at``) every ``heartbeat_s``; a job whose lease ran out (its worker died) may be
+claimed again, up to ``max_attempts`` times. When the row says the job is no longer this
+worker's (it was cancelled from another host, or reclaimed after a stall), the work stops.
+Once the claim is settled (won or lost) the runner tells the ``queue`` the job was taken.
+
+Which running jobs count as abandoned depends on who else may run jobs:
+
+- ``sole_worker`` (the embedded mode: this process is the only worker): a job marked running
+  that started before this process did was abandoned by a previous process, so it may be
+  claimed at once after a restart.
+- otherwise (many workers on many hosts share the database): only a job whose lease expired.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
+import socket
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,10 +30,16 @@ from voxclone.core.errors import VoxcloneError
 from voxclone.core.types import JobKind, JobStatus
 from voxclone.db import jobs as job_queries
 from voxclone.db.tables import Job, utcnow
+from voxclone.queue.base import JobQueue
 from voxclone.services.synthesis import JobCancelled, SynthesisService
 from voxclone.services.voices import VoiceService
 
 log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    """``host:pid`` of this process, recorded on the jobs it claims."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class JobRunner:
@@ -29,26 +50,60 @@ class JobRunner:
         synthesis: SynthesisService,
         voices: VoiceService,
         max_attempts: int,
+        lease_s: float = 60.0,
+        heartbeat_s: float = 10.0,
+        sole_worker: bool = True,
+        queue: JobQueue | None = None,
     ) -> None:
+        if heartbeat_s * 2 > lease_s:
+            raise ValueError(f"heartbeat_s ({heartbeat_s}) must be at most half of {lease_s=}")
         self._sessions = sessions
         self._synthesis = synthesis
         self._voices = voices
         self._max_attempts = max_attempts
-        # A job marked running that started before this process did was abandoned by a
-        # previous process (a crash or restart): this one may claim it again.
+        self._lease = timedelta(seconds=lease_s)
+        self._heartbeat_s = heartbeat_s
+        self._sole_worker = sole_worker
+        self._queue = queue
         self._process_started = utcnow()
 
+    def _stale_before(self) -> datetime:
+        if self._sole_worker:
+            return max(self._process_started, utcnow() - self._lease)
+        return utcnow() - self._lease
+
     async def __call__(self, job_id: str) -> None:
-        async with self._sessions() as session:
-            job = await job_queries.claim_job(
-                session, job_id=job_id, stale_before=self._process_started
-            )
-            await session.commit()
+        try:
+            async with self._sessions() as session:
+                job = await job_queries.claim_job(
+                    session, job_id=job_id, stale_before=self._stale_before(), worker=worker_name()
+                )
+                await session.commit()
+        finally:
+            if self._queue is not None:
+                await self._queue.taken(job_id)
         if job is None:
+            log.debug("job %s: not claimable (finished, or held by a live worker)", job_id)
             return
         if job.attempts > self._max_attempts:
             await self._give_up(job, f"interrupted {job.attempts - 1} times; giving up")
             return
+        lost = asyncio.Event()
+        work = asyncio.create_task(self._dispatch(job), name=f"voxclone-job-{job_id}")
+        lease = asyncio.create_task(self._keep_lease(job, work, lost))
+        try:
+            await work
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not lost.is_set() or (current is not None and current.cancelling()):
+                raise
+            await self._after_losing(job)
+        finally:
+            lease.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lease
+
+    async def _dispatch(self, job: Job) -> None:
         try:
             if job.kind == JobKind.FIT_VOICE:
                 await self._voices.run_fit(job)
@@ -59,13 +114,38 @@ class JobRunner:
         except VoxcloneError as exc:
             await self._give_up(job, exc.message)
         except Exception as exc:
-            log.exception("job %s failed", job_id)
+            log.exception("job %s failed", job.id)
             await self._give_up(job, f"internal error: {type(exc).__name__}")
+
+    async def _keep_lease(self, job: Job, work: asyncio.Task[None], lost: asyncio.Event) -> None:
+        """Renew the lease until the work ends; stop the work when the row is not ours."""
+        while not work.done():
+            await asyncio.sleep(self._heartbeat_s)
+            try:
+                async with self._sessions() as session:
+                    held = await job_queries.heartbeat(session, job_id=job.id, attempt=job.attempts)
+                    await session.commit()
+            except Exception:
+                # A database blip: keep working; the next beat may get through.
+                log.warning("job %s: could not renew its lease", job.id, exc_info=True)
+                continue
+            if not held and not work.done():
+                log.info("job %s is no longer held by this worker; stopping it", job.id)
+                lost.set()
+                work.cancel()
+                return
+
+    async def _after_losing(self, job: Job) -> None:
+        async with self._sessions() as session:
+            now = await job_queries.get_job(session, job_id=job.id)
+        if now is not None and now.status == JobStatus.CANCELLED and job.kind == JobKind.FIT_VOICE:
+            assert job.voice_id is not None
+            await self._voices.mark_fit_failed(voice_id=job.voice_id, error="fitting was cancelled")
 
     async def _give_up(self, job: Job, message: str) -> None:
         async with self._sessions() as session:
             await job_queries.finish_job(
-                session, job_id=job.id, status=JobStatus.FAILED, error=message
+                session, job_id=job.id, status=JobStatus.FAILED, error=message, attempt=job.attempts
             )
             await session.commit()
         if job.kind == JobKind.FIT_VOICE and job.voice_id:

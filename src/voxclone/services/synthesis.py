@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +17,13 @@ from voxclone.audio import SUPPORTED_OUTPUT_FORMATS, concat_with_crossfade, enco
 from voxclone.config import LimitSettings
 from voxclone.core.errors import (
     EngineError,
+    EngineUnavailable,
     InvalidInput,
     InvalidText,
     MissingField,
+    ProviderError,
+    ProviderRejected,
+    ProviderTimeout,
     UnsupportedFormat,
     VoxcloneError,
 )
@@ -117,6 +121,7 @@ class SynthesisService:
         voices: VoiceService,
         queue: JobQueue,
         limits: LimitSettings,
+        cache_enabled: bool = True,
     ) -> None:
         self._sessions = sessions
         self._blobs = blobs
@@ -124,6 +129,7 @@ class SynthesisService:
         self._voices = voices
         self._queue = queue
         self._limits = limits
+        self._cache_enabled = cache_enabled
 
     # --- validation --------------------------------------------------------------------------
 
@@ -160,7 +166,7 @@ class SynthesisService:
             )
         voice = await self._voices.get(key_id=key_id, voice_id=req.voice_id)
         check_ready(voice)
-        engine = self._engines.get_tts(req.backend or voice.backend)
+        engine = self._resolve_engine(req.backend or voice.backend)
         lang = req.lang or voice.lang
         check_language(engine, lang)
         params = req.params(lang)
@@ -177,6 +183,8 @@ class SynthesisService:
     # --- the cache ---------------------------------------------------------------------------
 
     async def _cached(self, plan: _Plan) -> SynthesizedAudio | None:
+        if not self._cache_enabled:
+            return None
         async with self._sessions() as session:
             entry = await cache_queries.get_entry(session, cache_key=plan.key)
             if entry is None:
@@ -199,7 +207,9 @@ class SynthesisService:
             cache_hit=True,
         )
 
-    async def _store(self, plan: _Plan, result: SynthesizedAudio) -> str:
+    async def _store(self, plan: _Plan, result: SynthesizedAudio) -> str | None:
+        if not self._cache_enabled:
+            return None
         blob_key = f"voices/{plan.voice.id}/cache/{plan.key}.{plan.fmt}"
         await self._blobs.put(blob_key, result.data)
         async with self._sessions() as session:
@@ -214,6 +224,78 @@ class SynthesisService:
             )
             await session.commit()
         return blob_key
+
+    # --- routing -----------------------------------------------------------------------------
+
+    def _resolve_engine(self, name: str) -> TTSEngine:
+        """The engine ``name``, or the first of its fallbacks that loads if it cannot load."""
+        try:
+            return self._engines.get_tts(name)
+        except EngineUnavailable as exc:
+            current, seen = name, {name}
+            while (current := self._engines.fallback(current) or "") and current not in seen:
+                seen.add(current)
+                try:
+                    engine = self._engines.get_tts(current)
+                except EngineUnavailable:
+                    continue
+                log.warning("backend %s cannot load (%s); using %s", name, exc.message, current)
+                return engine
+            raise
+
+    async def _render_routed(
+        self, plan: _Plan, *, progress: ProgressSink | None = None
+    ) -> tuple[_Plan, SynthesizedAudio]:
+        """Render on the plan's engine; when it is down, on its fallback, and so on down the chain.
+
+        "Down" means a remote engine with no URL left that answered (``ProviderError`` other
+        than a 4xx refusal, ``ProviderTimeout``) or an engine that cannot load. Returns the plan
+        that served, whose engine names the backend in ``X-Backend`` and keys the cache. When
+        every fallback fails too, the first engine's error is raised, listing what they said.
+        """
+        try:
+            return plan, await self._render(plan, progress=progress)
+        except (ProviderError, ProviderTimeout, EngineUnavailable) as exc:
+            if isinstance(exc, ProviderRejected):
+                raise
+            failure: VoxcloneError = exc
+        tried: dict[str, str] = {}
+        current = plan.engine.name
+        while (current := self._engines.fallback(current) or "") and current not in tried:
+            if current == plan.engine.name:
+                break
+            try:
+                fallback = self._replan(plan, self._engines.get_tts(current))
+                log.warning(
+                    "backend %s is down (%s); falling back to %s",
+                    plan.engine.name,
+                    failure.message,
+                    current,
+                )
+                return fallback, await self._render(fallback, progress=progress)
+            except VoxcloneError as exc:
+                tried[current] = exc.message
+        if tried:
+            failure.details["fallbacks"] = tried
+        raise failure
+
+    def _replan(self, plan: _Plan, engine: TTSEngine) -> _Plan:
+        check_language(engine, plan.lang)
+        key = cache_key(
+            voice_id=plan.voice.id,
+            text=plan.text,
+            lang=plan.lang,
+            backend=engine.name,
+            params={
+                **plan.params.cache_fields(),
+                "format": plan.fmt,
+                "sample_rate": plan.sample_rate,
+            },
+            engine_version=engine.version,
+        )
+        return _Plan(
+            plan.voice, engine, plan.lang, plan.params, plan.fmt, plan.sample_rate, plan.text, key
+        )
 
     # --- rendering ---------------------------------------------------------------------------
 
@@ -273,12 +355,19 @@ class SynthesisService:
         progress: ProgressSink | None,
     ) -> list[Audio]:
         """Run the engine off the event loop, chunk by chunk, reporting progress between."""
-        iterator = await asyncio.to_thread(lambda: iter(engine.synthesize(text, prompt, params)))
         chunks: list[Audio] = []
         done = object()
+        iterator: Iterator[Audio] | None = None
+
+        def step() -> object:  # the first step also starts the engine: one thread hop fewer
+            nonlocal iterator
+            if iterator is None:
+                iterator = iter(engine.synthesize(text, prompt, params))
+            return next(iterator, done)
+
         while True:
             try:
-                chunk = await asyncio.to_thread(next, iterator, done)
+                chunk = await asyncio.to_thread(step)
             except VoxcloneError:
                 raise
             except Exception as exc:
@@ -340,8 +429,8 @@ class SynthesisService:
         hit = await self._cached(plan)
         if hit is not None:
             return hit
-        result = await self._render(plan, progress=progress)
-        await self._store(plan, result)
+        served, result = await self._render_routed(plan, progress=progress)
+        await self._store(served, result)
         return result
 
     async def run(self, job: Job) -> None:
@@ -361,8 +450,8 @@ class SynthesisService:
         plan = await self._plan(key_id=job.key_id, req=req)
         result = await self._cached(plan)
         if result is None:
-            result = await self._render(plan, progress=self._job_progress(job.id))
-            await self._store(plan, result)
+            served, result = await self._render_routed(plan, progress=self._job_progress(job.id))
+            await self._store(served, result)
         job_audio = f"jobs/{job.id}.{plan.fmt}"
         await self._blobs.put(job_audio, result.data)
         async with self._sessions() as session:
@@ -372,6 +461,7 @@ class SynthesisService:
                 status=JobStatus.READY,
                 audio_key=job_audio,
                 audio_duration_s=result.duration_s,
+                attempt=job.attempts,
             )
             await session.commit()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from voxclone.db.tables import Job, Voice
 from voxclone.engines.base import TTSEngine, VoicePrompt
 from voxclone.engines.registry import EngineRegistry
 from voxclone.queue.base import JobQueue
+from voxclone.services.prompt_cache import PromptCache
 from voxclone.storage.base import BlobStore
 
 MAX_NAME_CHARS = 200
@@ -63,6 +65,13 @@ def check_language(engine: TTSEngine, lang: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferenceDownload:
+    chunks: AsyncIterator[bytes]
+    media_type: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class VoiceUpdate:
     name: str | None = None
     family: str | None = None
@@ -88,6 +97,7 @@ class VoiceService:
         self._limits = limits
         self._default_backend = default_backend
         self._queue = queue
+        self._prompts = PromptCache()
 
     async def create(
         self,
@@ -204,7 +214,10 @@ class VoiceService:
             with contextlib.suppress(asyncio.CancelledError):
                 await reporter
         async with self._sessions() as session:
-            if not await job_queries.finish_job(session, job_id=job.id, status=JobStatus.READY):
+            finished = await job_queries.finish_job(
+                session, job_id=job.id, status=JobStatus.READY, attempt=job.attempts
+            )
+            if not finished:
                 await session.commit()
                 await self.mark_fit_failed(voice_id=voice.id, error="fitting was cancelled")
                 return
@@ -292,6 +305,16 @@ class VoiceService:
         data = await self._blobs.get(voice.ref_audio_key)
         return data, media_type(voice.ref_format)
 
+    async def reference_download(self, *, key_id: str, voice_id: str) -> ReferenceDownload:
+        """The reference clip as chunks streamed from the store, never whole in memory."""
+        voice = await self.get(key_id=key_id, voice_id=voice_id)
+        size = await self._blobs.size(voice.ref_audio_key)
+        return ReferenceDownload(
+            chunks=self._blobs.stream(voice.ref_audio_key),
+            media_type=media_type(voice.ref_format),
+            size=size,
+        )
+
     async def reference_audio(self, voice: Voice) -> Audio:
         return decode_audio(await self._blobs.get(voice.ref_audio_key)).audio
 
@@ -302,10 +325,15 @@ class VoiceService:
         a fitted prompt from an older engine version is still used, and a voice never fitted
         for a fitting engine is refused with a clear 409.
         """
+        cache_key = (voice.id, voice.updated_at, engine.name, engine.version)
+        cached = self._prompts.get(cache_key)
+        if cached is not None:
+            return cached
         fitting = engine.capabilities().fitting
         async with self._sessions() as session:
             stored = await voice_queries.get_prompt(session, voice_id=voice.id, engine=engine.name)
         if stored is not None and (stored.engine_version == engine.version or fitting):
+            self._prompts.put(cache_key, stored.prompt)
             return stored.prompt
         if fitting:
             raise Conflict(
@@ -325,6 +353,7 @@ class VoiceService:
                 prompt=prompt,
             )
             await session.commit()
+        self._prompts.put(cache_key, prompt)
         return prompt
 
 

@@ -58,7 +58,15 @@ def test_voice_prompt_is_deterministic(engine: FakeEngine) -> None:
 def test_voice_prompt_reports_progress(engine: FakeEngine) -> None:
     seen: list[float] = []
     engine.create_voice_prompt(tone(200.0), None, progress=seen.append)
-    assert seen == [0.0, 0.5, 1.0]
+    assert seen == [0.0, 0.125, 0.25, 0.375, 0.5, 1.0]
+
+
+def test_fitting_engine_says_so_and_can_fail_on_request() -> None:
+    fitting = FakeEngine("fit", fitting=True)
+    assert fitting.capabilities().fitting
+    assert not FakeEngine("plain").capabilities().fitting
+    with pytest.raises(EngineError, match="fitting failed"):
+        fitting.create_voice_prompt(tone(200.0), "please FAIL")
 
 
 def test_silent_reference_is_rejected(engine: FakeEngine) -> None:

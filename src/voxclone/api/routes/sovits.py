@@ -6,6 +6,8 @@ Its document answers every invalid input with 400 (see ``api.errors``), a provid
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Request, Response
 
 from voxclone.api.audio import audio_response
@@ -68,7 +70,7 @@ async def synthesize(request: Request, services: ServicesDep, _user: UserKey) ->
 @router.get("/health")
 async def voice_health(services: ServicesDep, _user: UserKey) -> dict[str, object]:
     backend = services.settings.default_backend
-    state = services.engines.health(backend)
+    state = await asyncio.to_thread(services.engines.health, backend)  # may probe a provider
     return {
         "status": "healthy" if state.available else "unhealthy",
         "backend": backend,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.schemas import VoicePatch, VoicePublic
@@ -87,5 +88,6 @@ async def delete_voice(voice_id: str, services: ServicesDep, user: UserKey) -> R
 @router.get("/{voice_id}/reference")
 async def get_reference(voice_id: str, services: ServicesDep, user: UserKey) -> Response:
     assert user.key_id is not None
-    data, media_type = await services.voices.reference(key_id=user.key_id, voice_id=voice_id)
-    return Response(content=data, media_type=media_type, headers={"X-Voice-Id": voice_id})
+    audio = await services.voices.reference_download(key_id=user.key_id, voice_id=voice_id)
+    headers = {"X-Voice-Id": voice_id, "Content-Length": str(audio.size)}
+    return StreamingResponse(audio.chunks, media_type=audio.media_type, headers=headers)
