@@ -207,7 +207,10 @@ class Settings(BaseSettings):
         None, description="Redis for the Celery queue, e.g. redis://127.0.0.1:6379/0."
     )
     engines_file: Path | None = Field(None, description="TOML file declaring extra engines.")
-    default_backend: str = Field("piper", description="TTS engine used when none is named.")
+    default_backend: str = Field(
+        "local",
+        description="TTS engine used when none is named (local: Kokoro fitted to the voice).",
+    )
     cors_origins: list[str] = Field(default_factory=list)
     cache_enabled: bool = Field(
         True, description="Serve repeated syntheses from the cache (false: always synthesize)."

@@ -105,7 +105,9 @@ def test_cli_keys_voices_and_say(tmp_path, monkeypatch) -> None:
     assert key.startswith("vx_")
 
     clip = reference_clip()
-    r = runner.invoke(app, ["voices", "add", "narrator", str(clip), "--key", key])
+    r = runner.invoke(
+        app, ["voices", "add", "narrator", str(clip), "--key", key, "--backend", "piper"]
+    )
     assert r.exit_code == 0, r.output
     out = tmp_path / "out.wav"
     r = runner.invoke(

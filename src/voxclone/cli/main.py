@@ -163,7 +163,7 @@ def voices_add(
 
     async def work(s: Services) -> str:
         key_id = await _user_key_id(s, key)
-        with console.status(f"creating voice {name!r}…"):
+        with console.status(f"checking the clip and creating voice {name!r}…"):
             voice = await s.voices.create(
                 key_id=key_id,
                 name=name,
@@ -172,11 +172,34 @@ def voices_add(
                 backend=backend,
                 lang=lang,
             )
+        fit_job = (voice.meta or {}).get("fit_job_id")
+        if fit_job:  # a fitting engine: run its job here, showing its progress
+            await _fit_with_progress(s, key_id, voice.id, fit_job)
         return voice.id
 
     voice_id = _run(work)
     console.print(f"voice {name!r} created")
     typer.echo(voice_id)
+
+
+async def _fit_with_progress(s: Services, key_id: str, voice_id: str, job_id: str) -> None:
+    with Progress(
+        TextColumn("[bold]fitting the voice"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("fit", total=1.0)
+        run = asyncio.create_task(s.runner(job_id))
+        while not run.done():
+            await asyncio.sleep(0.5)
+            voice = await s.voices.get(key_id=key_id, voice_id=voice_id)
+            bar.update(task, completed=voice.progress)
+        await run
+    voice = await s.voices.get(key_id=key_id, voice_id=voice_id)
+    if voice.status != "ready":
+        raise VoxcloneError(f"fitting failed: {voice.error}")
 
 
 @voices_app.command("list")

@@ -33,6 +33,7 @@ import importlib.util
 import logging
 import math
 import re
+import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -66,6 +67,10 @@ SAMPLE_RATE = 24000
 MAX_PHONEMES = 510
 """Kokoro's context is 512 tokens, two of which are the padding around each input."""
 PROMPT_KIND = "kokoro"
+FIT_KIND = "kokoro-fit"
+FIT_MODULES = ("pyworld", "resemblyzer", "silero_vad", "webrtcvad")
+"""What fitting needs; without them voices are stock voices and capabilities say so."""
+FIT_PACKAGES = ("pyworld", "resemblyzer", "silero-vad", "'setuptools<81'")
 FEMALE_ABOVE_HZ = 165.0
 _PIPELINE = 1
 """Bump when trimming, pauses or chunking change: it is part of ``version``."""
@@ -116,6 +121,7 @@ class KokoroEngine:
         default_voice: str = "af_heart",
         optimize_model: bool = True,
         first_chunk_words: int = 4,
+        fit: bool = True,
     ) -> None:
         if threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
@@ -129,6 +135,13 @@ class KokoroEngine:
             raise ValueError(f"unknown Kokoro voice {default_voice!r}; known: {self._known()}")
         self.default_voice = default_voice
         self.first_chunk_words = first_chunk_words
+        self._data_dir = Path(data_dir)
+        self.can_fit = fit and all(importlib.util.find_spec(m) for m in FIT_MODULES)
+        if fit and not self.can_fit:
+            log.warning(
+                "Kokoro voices will be stock voices, not fitted: pip install %s",
+                " ".join(FIT_PACKAGES),
+            )
         model = resolve_model(Path(model_path) if model_path else None, Path(data_dir))
         digest = file_sha256(model)
         graph = model
@@ -159,8 +172,23 @@ class KokoroEngine:
     def capabilities(self) -> TTSCapabilities:
         tags = set(self._tags) | {tag.split("-")[0] for tag in self._tags}
         return TTSCapabilities(
-            languages=frozenset(tags), sample_rate=SAMPLE_RATE, streaming=True, cloning=False
+            languages=frozenset(tags),
+            sample_rate=SAMPLE_RATE,
+            streaming=True,
+            cloning=self.can_fit,
+            fitting=self.can_fit,
         )
+
+    def check_reference(self, reference: Audio) -> None:
+        """Refuse a reference that is silence, noise, music or several voices (fast, ~1 s).
+
+        Raises ``UnusableReference`` (422) naming the problem; does nothing when fitting is off.
+        """
+        if self.can_fit:
+            from voxclone.engines import speaker
+            from voxclone.engines.fitting.reference import analyse_reference
+
+            analyse_reference(reference, embed=speaker.embed)
 
     def stock_voices(self) -> dict[str, npt.NDArray[np.float32]]:
         """The stock style packs by name, each of shape [510, 1, 256] (copies)."""
@@ -190,23 +218,51 @@ class KokoroEngine:
         *,
         progress: ProgressCallback | None = None,
     ) -> VoicePrompt:
-        """The default stock voices of the reference speaker's apparent gender.
+        """Fit Kokoro to the reference speaker (``kokoro-fit`` recipe, up to ~45 s).
 
-        Female when the median F0 is above 165 Hz or cannot be measured (``af_heart`` is the
-        best of the stock voices); the transcript is not used.
+        The recipe blends the stock voices nearest to the speaker and post-processes the audio
+        to the speaker's pitch, formants and long-term spectrum (``engines/fitting``); other
+        languages than English use the native stock voice of the speaker's apparent gender.
+        Without the fitting packages the English voice is that stock voice too.
         """
         f0 = median_f0(reference)
         female = f0 is None or f0 > FEMALE_ABOVE_HZ
         voice = {tag: lang.female if female else lang.male for tag, lang in LANGUAGES.items()}
-        if progress is not None:
-            progress(1.0)
         english = voice.pop("en-us")
-        return {
-            "kind": PROMPT_KIND,
-            "version": 1,
-            "blend": {english: 1.0},
-            "lang_blends": {tag: {name: 1.0} for tag, name in voice.items()},
-        }
+        lang_blends = {tag: {name: 1.0} for tag, name in voice.items()}
+        if not self.can_fit:
+            if progress is not None:
+                progress(1.0)
+            return {
+                "kind": PROMPT_KIND,
+                "version": 1,
+                "blend": {english: 1.0},
+                "lang_blends": lang_blends,
+            }
+        from voxclone.engines import speaker
+        from voxclone.engines.fitting import fit_voice
+
+        recipe = fit_voice(
+            reference,
+            render=lambda text, style, lang: self.render(text, style, lang=lang),
+            stock=self._voices,
+            embed=speaker.embed,
+            progress=progress,
+            cache_dir=self._fit_cache(),
+        )
+        recipe["lang_blends"] = {t: b for t, b in lang_blends.items() if not t.startswith("en")}
+        return recipe
+
+    def _fit_cache(self) -> Path:
+        """The fitting table folder, seeded from the copy shipped in the package."""
+        cache = self._data_dir / "fitting"
+        shipped = Path(__file__).parent / "fitting" / "data"
+        for table in shipped.glob("kokoro-fit-table-*.npz"):
+            target = cache / table.name
+            if not target.exists():
+                cache.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(table, target)
+        return cache
 
     def synthesize(
         self, text: str, prompt: VoicePrompt, params: SynthesisParams
@@ -215,11 +271,16 @@ class KokoroEngine:
         if not params.speed > 0:
             raise ValueError(f"speed must be positive, got {params.speed}")
         self._check_open()
-        style = self._prompt_style(prompt, lang.tag)
+        style, post = self._prompt_style(prompt, lang.tag)
         sentences = split_sentences(normalize_text(text))
         if sentences:
             sentences[:1] = lead_in(sentences[0], self.first_chunk_words)
-        return self._chunks(sentences, style, lang, params.speed)
+        chunks = self._chunks(sentences, style, lang, params.speed)
+        if not post:
+            return chunks
+        from voxclone.engines.fitting import apply_post
+
+        return (apply_post(chunk, post) for chunk in chunks)
 
     def render(
         self, text: str, style: npt.NDArray[np.float32], *, lang: str, speed: float = 1.0
@@ -262,18 +323,25 @@ class KokoroEngine:
             supported=supported,
         )
 
-    def _prompt_style(self, prompt: VoicePrompt, tag: str) -> npt.NDArray[np.float32]:
+    def _prompt_style(
+        self, prompt: VoicePrompt, tag: str
+    ) -> tuple[npt.NDArray[np.float32], dict[str, Any]]:
+        """The style for ``tag`` and the post-processing to apply (empty: none)."""
         if not prompt:
-            return self._voices[self.default_voice]
-        if prompt.get("kind") != PROMPT_KIND or not isinstance(prompt.get("blend"), dict):
+            return self._voices[self.default_voice], {}
+        if prompt.get("kind") not in (PROMPT_KIND, FIT_KIND) or not isinstance(
+            prompt.get("blend"), dict
+        ):
             raise EngineError(
                 f"voice prompt of kind {prompt.get('kind')!r} is not a Kokoro recipe",
                 backend=self.name,
             )
         by_lang = prompt.get("lang_blends")
         native = by_lang.get(tag) if isinstance(by_lang, dict) else None
-        blend: dict[str, float] = native if isinstance(native, dict) else prompt["blend"]
-        return self.blend_style(blend)
+        if isinstance(native, dict):
+            return self.blend_style(native), {}
+        post = prompt.get("post") if prompt.get("kind") == FIT_KIND else None
+        return self.blend_style(prompt["blend"]), dict(post) if isinstance(post, dict) else {}
 
     def _chunks(
         self,

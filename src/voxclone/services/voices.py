@@ -139,6 +139,10 @@ class VoiceService:
         }
         try:
             if engine.capabilities().fitting:
+                # Refuse silence, noise, music or two voices now (422), not after the job ran.
+                check = getattr(engine, "check_reference", None)
+                if check is not None:
+                    await asyncio.to_thread(check, decoded.audio)
                 return await self._create_fitting(fields)
             prompt = await asyncio.to_thread(
                 engine.create_voice_prompt, decoded.audio, ref_text or None

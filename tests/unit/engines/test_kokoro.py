@@ -49,7 +49,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def kokoro(data_dir: Path) -> Iterator[KokoroEngine]:
     if not (KOKORO_DIR / VOICES_FILE).is_file():
         pytest.skip(f"no Kokoro voices at {KOKORO_DIR}")
-    engine = KokoroEngine(name="local", data_dir=data_dir, shared_models_dir=KOKORO_DIR)
+    # Stock-voice prompts here; fitting is tested end to end in tests/e2e/test_kokoro_fitting.py.
+    engine = KokoroEngine(name="local", data_dir=data_dir, shared_models_dir=KOKORO_DIR, fit=False)
     yield engine
     engine.close()
 
@@ -294,6 +295,7 @@ def test_voice_prompt_picks_the_default_voice_of_the_apparent_gender(
     high = kokoro.create_voice_prompt(tone(210.0), None, progress=seen.append)
     low = kokoro.create_voice_prompt(tone(110.0), "ignored")
     assert seen == [1.0]
+    assert not kokoro.capabilities().fitting and not kokoro.capabilities().cloning
     assert high["kind"] == "kokoro" and high["version"] == 1
     assert high["blend"] == {"af_heart": 1.0}
     assert low["blend"] == {"am_michael": 1.0}
