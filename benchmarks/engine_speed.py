@@ -14,13 +14,14 @@ To add an engine, add its EngineSpec to ENGINES. ``local`` is Kokoro-82M with it
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import statistics
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-import numpy as np
-
+from voxclone.audio import decode_audio
 from voxclone.core.types import Audio
 from voxclone.engines.base import SynthesisParams, TTSEngine, VoicePrompt
 from voxclone.engines.registry import EngineRegistry, EngineSpec
@@ -72,13 +73,22 @@ class Row:
     cpu_per_s: float
     first_chunk_s: float
     load_s: float
+    prompt_s: float
+    """Voice prompt creation: for local, fitting Kokoro to the reference."""
 
 
-def reference_clip(seconds: float = 3.0, rate: int = 16000) -> Audio:
-    """A synthetic voiced-like reference (a 140 Hz tone with harmonics) for prompt creation."""
-    t = np.arange(round(seconds * rate)) / rate
-    harmonics = np.stack([np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 6)])
-    return Audio((0.2 * harmonics.sum(axis=0)).astype(np.float32), rate)
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VOXCLONE_SHARED_DIR", REPO.parent / "shared"))
+EVAL_SPEECH = SHARED / "eval" / "speech"
+
+
+def reference_clip() -> Audio:
+    """A real 5-12 s recording from the shared evaluation set, the voice every engine clones."""
+    with (EVAL_SPEECH / "manifest.csv").open() as f:
+        for row in csv.DictReader(f):
+            if 5 <= float(row["duration_s"]) <= 12:
+                return decode_audio((EVAL_SPEECH / row["path"]).read_bytes()).audio
+    raise SystemExit(f"no 5-12 s clip in {EVAL_SPEECH / 'manifest.csv'}")
 
 
 def synthesize_timed(
@@ -105,7 +115,9 @@ def bench_engine(registry: EngineRegistry, name: str, runs: int) -> list[Row]:
     started = time.perf_counter()
     engine = registry.get_tts(name)
     load_s = time.perf_counter() - started
+    clock = time.perf_counter()
     prompt = engine.create_voice_prompt(reference_clip(), None)
+    prompt_s = time.perf_counter() - clock
     params = SynthesisParams()
     synthesize_timed(engine, ONE_SENTENCE, prompt, params)  # warm-up
     rows = []
@@ -122,6 +134,7 @@ def bench_engine(registry: EngineRegistry, name: str, runs: int) -> list[Row]:
                 cpu_per_s=statistics.median(r.cpu_s / r.audio_s for r in timed),
                 first_chunk_s=statistics.median(r.first_chunk_s for r in timed),
                 load_s=load_s,
+                prompt_s=prompt_s,
             )
         )
     return rows
@@ -130,7 +143,7 @@ def bench_engine(registry: EngineRegistry, name: str, runs: int) -> list[Row]:
 def format_table(rows: list[Row], runs: int) -> str:
     header = (
         f"{'engine':<8} {'text':<13} {'chars':>5} {'chunks':>6} {'audio s':>8} "
-        f"{'RTF':>7} {'CPU/s':>7} {'first chunk s':>13} {'load s':>7}"
+        f"{'RTF':>7} {'CPU/s':>7} {'first chunk s':>13} {'load s':>7} {'voice s':>8}"
     )
     lines = [
         f"TTS engine speed: medians over {runs} warm runs, {os.cpu_count()} CPU cores visible",
@@ -140,7 +153,8 @@ def format_table(rows: list[Row], runs: int) -> str:
     for r in rows:
         lines.append(
             f"{r.engine:<8} {r.text:<13} {r.chars:>5} {r.chunks:>6} {r.audio_s:>8.2f} "
-            f"{r.rtf:>7.3f} {r.cpu_per_s:>7.3f} {r.first_chunk_s:>13.3f} {r.load_s:>7.2f}"
+            f"{r.rtf:>7.3f} {r.cpu_per_s:>7.3f} {r.first_chunk_s:>13.3f} {r.load_s:>7.2f} "
+            f"{r.prompt_s:>8.2f}"
         )
     return "\n".join(lines)
 
