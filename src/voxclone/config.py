@@ -192,6 +192,12 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(
         None, description="The user key (vx_...) the CLI acts as for voices and say."
     )
+    auth_cache_s: float = Field(
+        5.0,
+        ge=0,
+        description="How long an API host trusts a key it has checked before asking the "
+        "database again; a key revoked on another host stops working within this time. 0: never.",
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy async URL; default sqlite+aiosqlite in the data dir."
     )

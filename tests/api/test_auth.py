@@ -96,3 +96,30 @@ async def test_generated_admin_key_is_written_0600(tmp_path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     again, generated_again = ensure_admin_key(tmp_path, None)
     assert (again, generated_again) == (key, False)
+
+
+async def test_a_key_revoked_on_another_host_stops_within_the_cache_time(services) -> None:
+    import asyncio
+
+    from voxclone.core.errors import AuthenticationError
+    from voxclone.db import keys as key_queries
+    from voxclone.services.keys import KeyService
+
+    await services.start(run_jobs=False)
+    try:
+        keys = KeyService(sessions=services.sessions, admin_key="vxadmin_x", cache_s=0.3)
+        issued = await keys.create(label="elsewhere")
+        assert (await keys.authenticate(issued.secret)).key_id == issued.record.id
+        async with services.sessions() as session:  # another API host revokes it
+            await key_queries.revoke_key(session, key_id=issued.record.id)
+            await session.commit()
+        assert (await keys.authenticate(issued.secret)).key_id == issued.record.id  # cached
+        await asyncio.sleep(0.35)
+        try:
+            await keys.authenticate(issued.secret)
+        except AuthenticationError as exc:
+            assert "revoked" in exc.message
+        else:
+            raise AssertionError("a revoked key still authenticated after the cache time")
+    finally:
+        await services.close()

@@ -144,7 +144,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         blobs=blobs,
         engines=registry,
         queue=queue,
-        keys=KeyService(sessions=sessions, admin_key=admin_key),
+        keys=KeyService(sessions=sessions, admin_key=admin_key, cache_s=settings.auth_cache_s),
         voices=voices,
         synthesis=synthesis,
         runner=runner,

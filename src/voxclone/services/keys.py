@@ -11,6 +11,7 @@ import hmac
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -75,9 +76,20 @@ class IssuedKey:
 
 
 class KeyService:
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], admin_key: str) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        admin_key: str,
+        cache_s: float = 0.0,
+    ) -> None:
         self._sessions = sessions
         self._admin_hash = hash_key(admin_key)
+        self._cache_s = cache_s
+        # key hash -> (principal, monotonic expiry): spares a database round trip per request.
+        # A revocation through this process drops the entry at once; other hosts see it within
+        # ``cache_s`` seconds (docs/decisions.md).
+        self._cache: dict[str, tuple[Principal, float]] = {}
 
     async def authenticate(self, token: str | None) -> Principal:
         if not token:
@@ -89,6 +101,9 @@ class KeyService:
             return Principal(key_id=None, is_admin=True, label="admin")
         if not token.startswith(USER_KEY_PREFIX):
             raise AuthenticationError("invalid API key")
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         async with self._sessions() as session:
             record = await key_queries.get_key_by_hash(
                 session, key_hash=digest, include_revoked=True
@@ -99,12 +114,17 @@ class KeyService:
             raise AuthenticationError("invalid API key")
         if record.revoked_at is not None:
             raise AuthenticationError("this API key has been revoked")
-        return Principal(
+        principal = Principal(
             key_id=record.id,
             label=record.label,
             rate_limit_per_minute=record.rate_limit_per_minute,
             monthly_char_quota=record.monthly_char_quota,
         )
+        if self._cache_s > 0:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (principal, time.monotonic() + self._cache_s)
+        return principal
 
     async def create(
         self,
@@ -138,4 +158,5 @@ class KeyService:
             if record is None or record.revoked_at is None:
                 raise NotFound(f"no API key with id {key_id}", key_id=key_id)
             await session.commit()
-            return record.revoked_at
+        self._cache.pop(record.key_hash, None)
+        return record.revoked_at
