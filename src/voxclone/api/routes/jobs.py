@@ -5,22 +5,20 @@ from fastapi.responses import StreamingResponse
 
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.schemas import JobPublic
+from voxclone.db.tables import Job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-def _public(request: Request, job_id: str, job: object) -> JobPublic:
-    from voxclone.db.tables import Job
-
-    assert isinstance(job, Job)
-    return JobPublic.of(job, audio_url=str(request.url_for("job_audio", job_id=job_id)))
+def _public(request: Request, job: Job) -> JobPublic:
+    return JobPublic.of(job, audio_url=str(request.url_for("job_audio", job_id=job.id)))
 
 
 @router.get("/{job_id}", response_model=JobPublic)
 async def get_job(job_id: str, request: Request, services: ServicesDep, user: UserKey) -> JobPublic:
     assert user.key_id is not None
     job = await services.jobs.get(key_id=user.key_id, job_id=job_id)
-    return _public(request, job.id, job)
+    return _public(request, job)
 
 
 @router.get("/{job_id}/audio", name="job_audio")
@@ -39,4 +37,4 @@ async def cancel_job(
 ) -> JobPublic:
     assert user.key_id is not None
     job = await services.jobs.cancel(key_id=user.key_id, job_id=job_id)
-    return _public(request, job.id, job)
+    return _public(request, job)

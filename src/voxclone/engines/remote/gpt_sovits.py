@@ -38,7 +38,6 @@ from voxclone.engines.remote.pool import PooledEngine, build_pool, probe_status_
 from voxclone.engines.remote.wire import (
     EndpointFault,
     Reply,
-    audio_from_file,
     check_status,
     error_text,
     fetch,
@@ -47,7 +46,6 @@ from voxclone.engines.remote.wire import (
 
 V2_LANGUAGES = ("zh", "en", "ja", "ko", "yue")
 PROXY_LANGUAGES = ("zh", "en", "ja")
-MAX_OUTPUT_SECONDS = 3600.0
 
 
 def _probe_v2(client: httpx.Client, base_url: str, timeout_s: float) -> None:
@@ -224,7 +222,7 @@ class GPTSoVITSEngine(PooledEngine):
                     retry=True,
                 )
             check_status(reply, engine=self.name, url=base_url)
-            return audio_from_file(reply.content, engine=self.name, max_seconds=MAX_OUTPUT_SECONDS)
+            return self._audio_file(reply)
 
         yield self._pool.call(attempt)
 
@@ -239,22 +237,13 @@ class GPTSoVITSEngine(PooledEngine):
             "speed": str(params.speed),
             "temperature": str(temperature if temperature is not None else 0.7),
         }
-        limit = self.policy.max_response_bytes
 
-        def attempt(client: httpx.Client, base_url: str) -> Audio:
-            reply = fetch(
-                client,
-                "POST",
-                f"{base_url}/synthesize",
-                engine=self.name,
-                max_bytes=limit,
-                files={"reference_audio": ("reference.wav", wav, "audio/wav")},
-                data=fields,
-            )
-            check_status(reply, engine=self.name, url=base_url)
-            return audio_from_file(reply.content, engine=self.name, max_seconds=MAX_OUTPUT_SECONDS)
-
-        yield self._pool.call(attempt)
+        yield self.post(
+            "/synthesize",
+            self._audio_file,
+            files={"reference_audio": ("reference.wav", wav, "audio/wav")},
+            data=fields,
+        )
 
 
 def _reference(prompt: VoicePrompt, *, engine: str) -> bytes:

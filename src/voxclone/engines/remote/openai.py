@@ -26,11 +26,8 @@ from voxclone.engines.base import (
 )
 from voxclone.engines.remote.pool import PooledEngine, build_pool
 from voxclone.engines.remote.wire import (
-    audio_from_file,
+    Reply,
     audio_from_s16le,
-    check_status,
-    fetch,
-    transcript_from_json,
     wav_upload,
 )
 
@@ -38,7 +35,6 @@ OPENAI_URL = "https://api.openai.com"
 RESPONSE_FORMATS = ("wav", "flac", "mp3", "pcm")
 PCM_SAMPLE_RATE = 24000
 """OpenAI's ``pcm`` is headerless 16-bit little-endian mono at 24 kHz."""
-MAX_OUTPUT_SECONDS = 3600.0
 LANGUAGES = (
     "en", "es", "fr", "de", "it", "pt", "nl", "pl", "ru", "uk", "tr", "ar", "hi", "ja", "ko",
     "zh", "sv", "da", "no", "fi", "cs", "el", "he", "hu", "id", "ms", "ro", "sk", "th", "vi",
@@ -139,23 +135,12 @@ class OpenAISpeechEngine(PooledEngine):
         return self._speech(body)
 
     def _speech(self, body: dict[str, Any]) -> Iterator[Audio]:
-        limit = self.policy.max_response_bytes
-
-        def attempt(client: httpx.Client, base_url: str) -> Audio:
-            reply = fetch(
-                client,
-                "POST",
-                f"{base_url}/v1/audio/speech",
-                engine=self.name,
-                max_bytes=limit,
-                json=body,
-            )
-            check_status(reply, engine=self.name, url=base_url)
+        def parse(reply: Reply) -> Audio:
             if self.response_format == "pcm":
                 return audio_from_s16le(reply.content, PCM_SAMPLE_RATE, engine=self.name)
-            return audio_from_file(reply.content, engine=self.name, max_seconds=MAX_OUTPUT_SECONDS)
+            return self._audio_file(reply)
 
-        yield self._pool.call(attempt)
+        yield self.post("/v1/audio/speech", parse, json=body)
 
 
 class OpenAITranscriber(PooledEngine):
@@ -188,19 +173,9 @@ class OpenAITranscriber(PooledEngine):
         fields = {"model": self.model, "response_format": "verbose_json"}
         if language:
             fields["language"] = language
-        limit = self.policy.max_response_bytes
-
-        def attempt(client: httpx.Client, base_url: str) -> Transcript:
-            reply = fetch(
-                client,
-                "POST",
-                f"{base_url}/v1/audio/transcriptions",
-                engine=self.name,
-                max_bytes=limit,
-                files={"file": ("audio.wav", upload, "audio/wav")},
-                data=fields,
-            )
-            check_status(reply, engine=self.name, url=base_url)
-            return transcript_from_json(reply.json(engine=self.name), engine=self.name)
-
-        return self._pool.call(attempt)
+        return self.post(
+            "/v1/audio/transcriptions",
+            self._transcript,
+            files={"file": ("audio.wav", upload, "audio/wav")},
+            data=fields,
+        )

@@ -41,7 +41,8 @@ from voxclone.core.errors import (
     ProviderUnavailable,
     VoxcloneError,
 )
-from voxclone.engines.base import EndpointStatus, EngineHealth
+from voxclone.core.types import Audio
+from voxclone.engines.base import EndpointStatus, EngineHealth, Transcript
 from voxclone.engines.remote.breaker import BreakerState, CircuitBreaker
 from voxclone.engines.remote.urls import (
     UrlPolicy,
@@ -51,7 +52,14 @@ from voxclone.engines.remote.urls import (
     normalize_base_url,
     redact,
 )
-from voxclone.engines.remote.wire import EndpointFault
+from voxclone.engines.remote.wire import (
+    EndpointFault,
+    Reply,
+    audio_from_file,
+    check_status,
+    fetch,
+    transcript_from_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -523,6 +531,32 @@ class PooledEngine:
 
     def close(self) -> None:
         self._pool.close()
+
+    def post(self, path: str, parse: Callable[[Reply], T], **request: Any) -> T:
+        """POST to ``path`` on a URL of the pool, check the status and ``parse`` the reply.
+
+        All three are one attempt: a reply that cannot be parsed (garbage audio, bad JSON)
+        fails the attempt like an error status, so the pool retries, ejects and falls back.
+        ``request`` goes to ``fetch`` (json, files, data, headers).
+        """
+        limit = self.policy.max_response_bytes
+
+        def attempt(client: httpx.Client, base_url: str) -> T:
+            reply = fetch(
+                client, "POST", f"{base_url}{path}", engine=self.name, max_bytes=limit, **request
+            )
+            check_status(reply, engine=self.name, url=base_url)
+            return parse(reply)
+
+        return self._pool.call(attempt)
+
+    def _audio_file(self, reply: Reply) -> Audio:
+        """A reply whose body is an audio file (WAV, FLAC, OGG, MP3)."""
+        return audio_from_file(reply.content, engine=self.name)
+
+    def _transcript(self, reply: Reply) -> Transcript:
+        """A reply in the provider spec's / OpenAI's verbose_json transcript shape."""
+        return transcript_from_json(reply.json(engine=self.name), engine=self.name)
 
 
 def build_pool(

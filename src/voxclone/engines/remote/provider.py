@@ -28,12 +28,10 @@ from voxclone.engines.base import (
 from voxclone.engines.remote.pool import PooledEngine, build_pool, probe_status_json
 from voxclone.engines.remote.wire import (
     RAW_MEDIA_TYPE,
+    Reply,
     audio_from_pcm_b64,
     audio_from_raw_reply,
-    check_status,
-    fetch,
     garbage,
-    transcript_from_json,
     wav_upload,
 )
 
@@ -98,26 +96,20 @@ class ProviderEngine(PooledEngine):
         progress: ProgressCallback | None = None,
     ) -> VoicePrompt:
         upload = wav_upload(reference)
-        limit = self.policy.max_response_bytes
 
-        def attempt(client: httpx.Client, base_url: str) -> VoicePrompt:
-            reply = fetch(
-                client,
-                "POST",
-                f"{base_url}/v1/create_voice_prompt",
-                engine=self.name,
-                max_bytes=limit,
-                files={"audio": ("reference.wav", upload, "audio/wav")},
-                data={"reference_text": transcript or ""},
-            )
-            check_status(reply, engine=self.name, url=base_url)
+        def parse(reply: Reply) -> VoicePrompt:
             body = reply.json(engine=self.name)
             prompt = body.get("voice_prompt") if isinstance(body, dict) else None
             if not isinstance(prompt, dict):
                 raise garbage(self.name, "'voice_prompt' is missing or not an object")
             return prompt
 
-        prompt = self._pool.call(attempt)
+        prompt = self.post(
+            "/v1/create_voice_prompt",
+            parse,
+            files={"audio": ("reference.wav", upload, "audio/wav")},
+            data={"reference_text": transcript or ""},
+        )
         if progress is not None:
             progress(1.0)
         return prompt
@@ -138,24 +130,12 @@ class ProviderEngine(PooledEngine):
         return self._generate(payload)
 
     def _generate(self, payload: dict[str, Any]) -> Iterator[Audio]:
-        limit = self.policy.max_response_bytes
-
-        def attempt(client: httpx.Client, base_url: str) -> Audio:
-            reply = fetch(
-                client,
-                "POST",
-                f"{base_url}/v1/generate",
-                engine=self.name,
-                max_bytes=limit,
-                json=payload,
-                headers={"Accept": self._accept},
-            )
-            check_status(reply, engine=self.name, url=base_url)
+        def parse(reply: Reply) -> Audio:
             if reply.content_type == RAW_MEDIA_TYPE:
                 return audio_from_raw_reply(reply, engine=self.name)
             return audio_from_pcm_b64(reply.json(engine=self.name), engine=self.name)
 
-        yield self._pool.call(attempt)
+        yield self.post("/v1/generate", parse, json=payload, headers={"Accept": self._accept})
 
 
 class ProviderTranscriber(PooledEngine):
@@ -184,19 +164,9 @@ class ProviderTranscriber(PooledEngine):
     def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
         upload = wav_upload(audio)
         data = {"language": language} if language else {}
-        limit = self.policy.max_response_bytes
-
-        def attempt(client: httpx.Client, base_url: str) -> Transcript:
-            reply = fetch(
-                client,
-                "POST",
-                f"{base_url}/v1/transcribe",
-                engine=self.name,
-                max_bytes=limit,
-                files={"audio": ("audio.wav", upload, "audio/wav")},
-                data=data,
-            )
-            check_status(reply, engine=self.name, url=base_url)
-            return transcript_from_json(reply.json(engine=self.name), engine=self.name)
-
-        return self._pool.call(attempt)
+        return self.post(
+            "/v1/transcribe",
+            self._transcript,
+            files={"audio": ("audio.wav", upload, "audio/wav")},
+            data=data,
+        )

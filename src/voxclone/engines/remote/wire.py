@@ -173,7 +173,11 @@ def audio_from_raw(raw: bytes, rate: int, dtype_name: str, *, engine: str) -> Au
     return checked_audio(scaled, rate, engine=engine)
 
 
-def audio_from_file(data: bytes, *, engine: str, max_seconds: float) -> Audio:
+MAX_OUTPUT_SECONDS = 3600.0
+"""The longest audio accepted from a provider, checked from the header before decoding."""
+
+
+def audio_from_file(data: bytes, *, engine: str, max_seconds: float = MAX_OUTPUT_SECONDS) -> Audio:
     """Audio in a container (WAV, FLAC, OGG, MP3), sniffed from its bytes."""
     try:
         decoded = decode_audio(data, max_seconds=max_seconds)
