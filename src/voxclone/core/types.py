@@ -58,6 +58,8 @@ class JobStatus(enum.StrEnum):
 class JobKind(enum.StrEnum):
     SYNTHESIZE = "synthesize"
     FIT_VOICE = "fit_voice"
+    BIOMETRICS = "biometrics"
+    """Find who speaks when in a longer recording, among a key's enrolled speakers."""
 
 
 class VoiceStatus(enum.StrEnum):

@@ -147,6 +147,8 @@ class Job(Base):
     worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
     """Who holds (or last held) the job: ``host:pid``, for operators."""
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """What a job produces other than audio (a biometrics job's segments)."""
 
 
 class CacheEntry(Base):
@@ -163,3 +165,36 @@ class CacheEntry(Base):
     hits: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_hit_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Speaker(Base):
+    """A person enrolled for verification and identification; belongs to one key."""
+
+    __tablename__ = "speakers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    embedding: Mapped[list[float] | None] = mapped_column(JSON, nullable=True)
+    """The speaker's print: the normalised mean of its enrollments' embeddings (None: none)."""
+    enrollment_count: Mapped[int] = mapped_column(Integer, default=0)
+    speech_s: Mapped[float] = mapped_column(Float, default=0.0)
+    """Seconds of speech enrolled, over all enrollments."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SpeakerEnrollment(Base):
+    __tablename__ = "speaker_enrollments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    speaker_id: Mapped[str] = mapped_column(
+        ForeignKey("speakers.id", ondelete="CASCADE"), index=True
+    )
+    embedding: Mapped[list[float]] = mapped_column(JSON)
+    audio_key: Mapped[str] = mapped_column(String(300))
+    """The enrolled audio in the blob store (``enrollments/{speaker_id}/{id}.wav``)."""
+    duration_s: Mapped[float] = mapped_column(Float)
+    speech_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

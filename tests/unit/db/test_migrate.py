@@ -52,9 +52,9 @@ def _head() -> str | None:
 
 
 async def test_there_is_one_head_and_the_database_is_at_it(engine: AsyncEngine):
-    assert _head() == "0002"
+    assert _head() == "0003"
     async with engine.connect() as conn:
-        assert await conn.run_sync(_revision) == "0002"
+        assert await conn.run_sync(_revision) == _head()
 
 
 async def test_migrated_schema_matches_tables_py(engine: AsyncEngine):
@@ -98,7 +98,7 @@ async def test_a_second_upgrade_changes_nothing_and_keeps_data(
     await session.commit()
     await upgrade_database(db_url)
     async with engine.connect() as conn:
-        assert await conn.run_sync(_revision) == "0002"
+        assert await conn.run_sync(_revision) == _head()
         assert await conn.run_sync(_differences) == []
     assert await keys.get_key(session, key_id="k1") is not None
 
@@ -109,7 +109,7 @@ async def test_concurrent_upgrades_of_a_new_database_both_succeed(fresh_database
     engine = create_db_engine(url)
     try:
         async with engine.connect() as conn:
-            assert await conn.run_sync(_revision) == "0002"
+            assert await conn.run_sync(_revision) == _head()
             assert await conn.run_sync(_differences) == []
     finally:
         await engine.dispose()
@@ -128,7 +128,7 @@ def test_the_sync_upgrade_works_without_a_running_loop(tmp_path: Path):
         finally:
             await engine.dispose()
 
-    assert asyncio.run(revision()) == "0002"
+    assert asyncio.run(revision()) == _head()
 
 
 async def test_the_sync_upgrade_refuses_to_run_inside_a_loop(tmp_path: Path):
@@ -159,7 +159,7 @@ async def test_0002_adds_job_leases_to_a_database_with_jobs(fresh_database_url: 
             )
         await upgrade_database(url)
         async with engine.connect() as conn:
-            assert await conn.run_sync(_revision) == "0002"
+            assert await conn.run_sync(_revision) == _head()
             row = (await conn.execute(text("SELECT heartbeat_at, worker FROM jobs"))).one()
         assert tuple(row) == (None, None)
     finally:
