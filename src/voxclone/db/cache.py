@@ -6,9 +6,10 @@ version) to stored audio. Entries are written once and never changed, apart from
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,12 +55,23 @@ async def put_entry(
     return result.first() is not None
 
 
-async def record_hit(session: AsyncSession, *, cache_key: str) -> bool:
-    """Count one hit (``hits + 1``, ``last_hit_at`` now); False if there is no such entry."""
+async def record_hit(
+    session: AsyncSession, *, cache_key: str, count: int = 1, at: datetime | None = None
+) -> bool:
+    """Count ``count`` hits (``hits + count``, ``last_hit_at`` = ``at`` or now).
+
+    False if there is no such entry. ``last_hit_at`` never moves back in time.
+    """
+    at = at or utcnow()
+    last = case(
+        (CacheEntry.last_hit_at.is_(None), at),
+        (CacheEntry.last_hit_at < at, at),
+        else_=CacheEntry.last_hit_at,
+    )
     statement = (
         update(CacheEntry)
         .where(CacheEntry.cache_key == cache_key)
-        .values(hits=CacheEntry.hits + 1, last_hit_at=utcnow())
+        .values(hits=CacheEntry.hits + count, last_hit_at=last)
         .returning(CacheEntry.cache_key)
     )
     result = await session.execute(statement, execution_options={"synchronize_session": False})

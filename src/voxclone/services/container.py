@@ -84,6 +84,7 @@ class Services:
         if self.sweeper is not None:
             await self.sweeper.stop()
         await self.queue.stop()
+        await self.synthesis.close()
         self.engines.close()
         await self.db.dispose()
 

@@ -35,6 +35,7 @@ from voxclone.engines.base import SynthesisParams, TTSEngine
 from voxclone.engines.registry import EngineRegistry
 from voxclone.engines.text import split_sentences
 from voxclone.queue.base import JobQueue
+from voxclone.services.cache_hits import HitCounter
 from voxclone.services.voices import VoiceService, check_language, check_ready
 from voxclone.storage.base import BlobStore
 
@@ -122,6 +123,7 @@ class SynthesisService:
         queue: JobQueue,
         limits: LimitSettings,
         cache_enabled: bool = True,
+        hit_flush_s: float = 5.0,
     ) -> None:
         self._sessions = sessions
         self._blobs = blobs
@@ -130,6 +132,11 @@ class SynthesisService:
         self._queue = queue
         self._limits = limits
         self._cache_enabled = cache_enabled
+        self.hits = HitCounter(sessions, interval_s=hit_flush_s)
+
+    async def close(self) -> None:
+        """Write the cache hits counted in memory."""
+        await self.hits.close()
 
     # --- validation --------------------------------------------------------------------------
 
@@ -189,14 +196,13 @@ class SynthesisService:
             entry = await cache_queries.get_entry(session, cache_key=plan.key)
             if entry is None:
                 return None
-            await cache_queries.record_hit(session, cache_key=plan.key)
-            await session.commit()
         if not await self._blobs.exists(entry.audio_key):
             log.warning("cache entry %s has no audio; dropping it", plan.key)
             async with self._sessions() as session:
                 await cache_queries.delete_entry(session, cache_key=plan.key)
                 await session.commit()
             return None
+        self.hits.note(plan.key)
         return SynthesizedAudio(
             data=await self._blobs.get(entry.audio_key),
             media_type=media_type(plan.fmt),

@@ -90,3 +90,14 @@ async def test_delete_one_entry(session: AsyncSession, voice: Voice):
     assert await cache.delete_entry(session, cache_key="k" * 64) is True
     assert await cache.get_entry(session, cache_key="k" * 64) is None
     assert await cache.delete_entry(session, cache_key="k" * 64) is False
+
+
+async def test_record_hit_adds_a_batch_and_never_moves_the_time_back(
+    session: AsyncSession, voice: Voice
+):
+    await _put(session, "k" * 64, voice.id, "a.wav")
+    later = datetime(2030, 1, 2, tzinfo=UTC)
+    assert await cache.record_hit(session, cache_key="k" * 64, count=5, at=later)
+    assert await cache.record_hit(session, cache_key="k" * 64, count=2, at=later - timedelta(1))
+    entry = await cache.get_entry(session, cache_key="k" * 64)
+    assert entry is not None and (entry.hits, entry.last_hit_at) == (7, later)
