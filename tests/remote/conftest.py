@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import ADMIN_KEY, make_settings, tone_wav
-from tests.remote.servers import ThreadServer
+from tests.remote.servers import ProviderProcess, ThreadServer
 from voxclone.api.app import create_app
 from voxclone.api.provider import create_provider_app
 from voxclone.config import LimitSettings
@@ -97,7 +97,7 @@ def provider(servers: list[ThreadServer]) -> Callable[..., Provider]:
         if engine is None:
             engine = FakeEngine("fake", **options) if kind == "tts" else FakeTranscriber("stt")
         app = create_provider_app(
-            engine=engine, kind=kind, limits=LimitSettings(), api_key=api_key, concurrency=4
+            **{kind: engine}, limits=LimitSettings(), api_key=api_key, concurrency=4
         )
         server = ThreadServer(app)
         servers.append(server)
@@ -165,3 +165,18 @@ async def gateway(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
 
     yield make
     await stack.aclose()
+
+
+@pytest.fixture(scope="session")
+def speech_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProviderProcess]:
+    """One real ``voxclone provider serve --engine deepfilternet --engine resemblyzer``, for
+    the session: the built-in denoiser and speaker embedder served over loopback."""
+    cwd = tmp_path_factory.mktemp("speech-provider")
+    engines = cwd / "engines.toml"
+    engines.write_text("", encoding="utf-8")
+    process = ProviderProcess(["deepfilternet", "resemblyzer"], engines, cwd=cwd).start()
+    try:
+        process.wait_ready(timeout_s=120)
+        yield process
+    finally:
+        process.stop()

@@ -84,19 +84,22 @@ class ThreadServer:
 
 
 class ProviderProcess:
-    """``voxclone provider serve --engine NAME`` in a subprocess on a free port."""
+    """``voxclone provider serve --engine NAME`` in a subprocess on a free port (several
+    ``--engine`` options when ``engine`` is a list)."""
 
-    def __init__(self, engine: str, engines_file: Path, *, cwd: Path, **env: str) -> None:
+    def __init__(
+        self, engine: str | list[str], engines_file: Path, *, cwd: Path, **env: str
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        names = [engine] if isinstance(engine, str) else engine
         self._args = [
             sys.executable,
             "-m",
             "voxclone",
             "provider",
             "serve",
-            "--engine",
-            engine,
+            *[arg for name in names for arg in ("--engine", name)],
             "--port",
             str(self.port),
         ]

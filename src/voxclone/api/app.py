@@ -12,7 +12,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from voxclone import __version__
 from voxclone.api.errors import install_error_handlers
 from voxclone.api.limits import BodySizeLimit
-from voxclone.api.routes import engines, health, jobs, keys, sovits, synthesis, voices
+from voxclone.api.routes import (
+    denoise,
+    engines,
+    health,
+    jobs,
+    keys,
+    sovits,
+    speakers,
+    synthesis,
+    transcription,
+    voices,
+)
 from voxclone.config import Settings
 from voxclone.services.container import Services, build_services
 
@@ -60,8 +71,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 "X-Synthesis-Time-Ms",
                 "X-Audio-Duration",
                 "X-Job-Id",
+                "X-Processing-Time-Ms",
             ],
         )
     for module in (health, keys, voices, synthesis, jobs, sovits, engines):
         app.include_router(module.router)
+    for module in (transcription, denoise, speakers):
+        app.include_router(module.router)
+    app.include_router(speakers.jobs_router)
     return app

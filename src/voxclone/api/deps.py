@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from voxclone.core.errors import PermissionDenied
 from voxclone.services.container import Services
@@ -19,8 +20,8 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def presented_key(request: Request) -> str | None:
-    """The key from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``."""
+def presented_key(request: HTTPConnection) -> str | None:
+    """The key from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` (HTTP or WebSocket)."""
     auth = request.headers.get("authorization")
     if auth:
         scheme, _, token = auth.partition(" ")

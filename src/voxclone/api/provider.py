@@ -1,22 +1,29 @@
-"""The provider server: one local engine behind voicebox's external-provider HTTP spec.
+"""The provider server: local engines behind voicebox's external-provider HTTP spec.
 
-``voxclone provider serve --engine NAME`` runs this app so that one GPU box can serve many
-gateways (whose ``provider`` engine is the client of it):
+``voxclone provider serve --engine NAME [--engine NAME ...]`` runs this app (at most one engine
+of each kind) so that one GPU box can serve many gateways (whose ``provider`` engines are the
+clients of it):
 
-- ``GET /health``: ``status``, ``model``, ``device`` (the spec), plus what voxclone's client
-  can use: ``engine``, ``kind``, ``languages``, ``sample_rate``, ``cloning`` and request counts;
+- ``GET /health``: ``status``, ``model``, ``device`` (the spec, for the first engine), plus what
+  voxclone's client can use: ``engine``, ``kind``, ``capabilities`` (the kinds served),
+  ``engines`` (each kind's engine and model), ``languages``, ``sample_rate``, ``cloning`` (TTS)
+  and request counts;
 - TTS engines: ``POST /v1/create_voice_prompt`` (multipart ``audio``, ``reference_text`` →
   ``{"voice_prompt"}``) and ``POST /v1/generate`` (JSON ``text``, ``voice_prompt``, ``language``,
   ``seed``, and voxclone's optional ``speed``/``temperature`` → ``{"audio": base64 float32 LE,
   "sample_rate", "dtype": "float32"}``; or, asked with ``Accept: application/octet-stream``,
   the same samples as the raw body with ``X-Sample-Rate`` and ``X-Dtype`` headers);
 - STT engines: ``POST /v1/transcribe`` (multipart ``audio``, ``language`` → ``{"text",
-  "language", "duration", "segments": [{"start", "end", "text"}]}``).
+  "language", "duration", "segments": [{"start", "end", "text"}]}``);
+- denoise engines (voxclone's addition): ``POST /v1/denoise`` (multipart ``audio`` → the
+  denoised samples, same rate and length, in ``/v1/generate``'s two shapes);
+- embed engines (voxclone's addition): ``POST /v1/embed`` (multipart ``audio`` →
+  ``{"embedding": [floats], "dim", "model"}``, unit length).
 
 With an API key, every ``/v1`` route wants it in ``X-API-Key`` (or ``Authorization: Bearer``);
 ``/health`` stays open for load balancers. Uploads are decoded from memory: nothing a client
 sends is ever written to a path, let alone one built from its file name. At most
-``concurrency`` engine calls run at once (1 by default: one model, one GPU).
+``concurrency`` engine calls run at once, all engines together (1 by default: one GPU).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from voxclone.core.errors import (
     AudioTooLarge,
     AuthenticationError,
     EngineError,
+    InvalidAudio,
     InvalidText,
     MissingField,
     PayloadTooLarge,
@@ -49,10 +57,12 @@ from voxclone.core.errors import (
     VoxcloneError,
 )
 from voxclone.core.types import Audio
-from voxclone.engines.base import STTEngine, SynthesisParams, TTSEngine
+from voxclone.engines.base import Denoiser, Embedder, STTEngine, SynthesisParams, TTSEngine
 from voxclone.engines.remote.wire import RAW_MEDIA_TYPE, b64_float32, float32_bytes
 
-MAX_TRANSCRIBE_SECONDS = 3 * 3600.0
+MAX_UPLOAD_SECONDS = 3 * 3600.0
+"""The longest audio ``/v1/transcribe``, ``/v1/denoise`` and ``/v1/embed`` decode (checked from
+the file's header before decoding); the gateway's own limits are usually tighter."""
 
 
 class GenerateBody(BaseModel):
@@ -64,17 +74,39 @@ class GenerateBody(BaseModel):
     temperature: float | None = Field(None, ge=0.0, description="voxclone's addition.")
 
 
+def audio_response(audio: Audio, request: Request) -> Response:
+    """Samples as raw float32 when the client accepts it, else the spec's base64 JSON."""
+    if RAW_MEDIA_TYPE in request.headers.get("accept", ""):
+        return Response(
+            float32_bytes(audio),
+            media_type=RAW_MEDIA_TYPE,
+            headers={"X-Sample-Rate": str(audio.sample_rate), "X-Dtype": "float32"},
+        )
+    return JSONResponse(
+        {"audio": b64_float32(audio), "sample_rate": audio.sample_rate, "dtype": "float32"}
+    )
+
+
 def create_provider_app(
     *,
-    engine: TTSEngine | STTEngine,
-    kind: str,
     limits: LimitSettings,
+    tts: TTSEngine | None = None,
+    stt: STTEngine | None = None,
+    denoise: Denoiser | None = None,
+    embed: Embedder | None = None,
     api_key: str | None = None,
     concurrency: int = 1,
     on_close: Callable[[], None] | None = None,
 ) -> FastAPI:
-    if kind not in ("tts", "stt"):
-        raise ValueError(f"a provider serves tts or stt engines, not {kind!r}")
+    """The app for one engine of each kind given (keyword = kind); at least one is needed."""
+    served: dict[str, TTSEngine | STTEngine | Denoiser | Embedder] = {
+        kind: engine
+        for kind, engine in (("tts", tts), ("stt", stt), ("denoise", denoise), ("embed", embed))
+        if engine is not None
+    }
+    if not served:
+        raise ValueError("a provider serves at least one engine (tts, stt, denoise or embed)")
+    first_kind, first = next(iter(served.items()))
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
     counts: Counter[str] = Counter()
@@ -89,7 +121,7 @@ def create_provider_app(
                 on_close()
 
     app = FastAPI(
-        title=f"voxclone provider ({engine.name})",
+        title=f"voxclone provider ({', '.join(e.name for e in served.values())})",
         version=__version__,
         description="A local engine behind the external-provider HTTP spec.",
         lifespan=lifespan,
@@ -109,7 +141,7 @@ def create_provider_app(
 
     keyed = APIRouter(dependencies=[Depends(check_key)])
 
-    async def run(work: Callable[[], Any]) -> Any:
+    async def run(name: str, work: Callable[[], Any]) -> Any:
         async with slots:
             try:
                 return await asyncio.to_thread(work)
@@ -118,20 +150,39 @@ def create_provider_app(
                 raise
             except Exception as exc:
                 counts["errors"] += 1
-                raise EngineError(f"engine {engine.name!r} failed: {exc}") from exc
+                raise EngineError(f"engine {name!r} failed: {exc}") from exc
+
+    async def read_audio(request: Request, *fields: str) -> tuple[Audio, dict[str, str | None]]:
+        """The multipart ``audio`` file, decoded from memory, and the text ``fields``."""
+        form = await read_form(
+            request,
+            max_file_bytes=max(1, limits.max_request_bytes - FIELD_SLACK),
+            too_large=PayloadTooLarge,
+            field="audio",
+        )
+        try:
+            data = await read_upload(form, "audio")
+            values = {name: text_field(form, name) for name in fields}
+        finally:
+            await form.close()
+        if data is None:
+            raise MissingField("audio is required (a file field)", field="audio")
+        return decode_audio(data, max_seconds=MAX_UPLOAD_SECONDS).audio, values
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
         body: dict[str, Any] = {
             "status": "healthy",
-            "model": engine.version,
-            "device": str(getattr(engine, "device", "cpu")),
-            "engine": engine.name,
-            "kind": kind,
+            "model": first.version,
+            "device": str(getattr(first, "device", "cpu")),
+            "engine": first.name,
+            "kind": first_kind,
+            "capabilities": list(served),
+            "engines": {k: {"engine": e.name, "model": e.version} for k, e in served.items()},
             "requests": dict(counts),
         }
-        if isinstance(engine, TTSEngine):
-            caps = engine.capabilities()
+        if tts is not None:
+            caps = tts.capabilities()
             body.update(
                 languages=sorted(caps.languages),
                 sample_rate=caps.sample_rate,
@@ -139,9 +190,8 @@ def create_provider_app(
             )
         return body
 
-    if kind == "tts":
-        assert isinstance(engine, TTSEngine)
-        tts: TTSEngine = engine
+    if tts is not None:
+        speaker: TTSEngine = tts
 
         @keyed.post("/v1/generate", response_model=None)
         async def generate(body: GenerateBody, request: Request) -> Response:
@@ -154,10 +204,10 @@ def create_provider_app(
                     f"text is {len(text)} characters long; at most {limits.max_text_chars}",
                     length=len(text),
                 )
-            languages = tts.capabilities().languages
+            languages = speaker.capabilities().languages
             if body.language not in languages:
                 raise UnsupportedLanguage(
-                    f"engine {tts.name!r} does not speak {body.language!r}; "
+                    f"engine {speaker.name!r} does not speak {body.language!r}; "
                     f"supported: {', '.join(sorted(languages))}",
                     language=body.language,
                     supported=sorted(languages),
@@ -170,25 +220,12 @@ def create_provider_app(
             )
 
             def render() -> Audio:
-                chunks = list(tts.synthesize(text, body.voice_prompt, params))
+                chunks = list(speaker.synthesize(text, body.voice_prompt, params))
                 if not chunks:
-                    raise EngineError(f"engine {tts.name!r} produced no audio")
+                    raise EngineError(f"engine {speaker.name!r} produced no audio")
                 return concat_with_crossfade(chunks)
 
-            audio: Audio = await run(render)
-            if RAW_MEDIA_TYPE in request.headers.get("accept", ""):
-                return Response(
-                    float32_bytes(audio),
-                    media_type=RAW_MEDIA_TYPE,
-                    headers={"X-Sample-Rate": str(audio.sample_rate), "X-Dtype": "float32"},
-                )
-            return JSONResponse(
-                {
-                    "audio": b64_float32(audio),
-                    "sample_rate": audio.sample_rate,
-                    "dtype": "float32",
-                }
-            )
+            return audio_response(await run(speaker.name, render), request)
 
         @keyed.post("/v1/create_voice_prompt")
         async def create_voice_prompt(request: Request) -> dict[str, Any]:
@@ -213,42 +250,60 @@ def create_provider_app(
                 max_s=limits.max_reference_seconds,
                 what="reference audio",
             )
-            prompt = await run(lambda: tts.create_voice_prompt(decoded.audio, transcript or None))
+            prompt = await run(
+                speaker.name,
+                lambda: speaker.create_voice_prompt(decoded.audio, transcript or None),
+            )
             return {"voice_prompt": prompt}
 
-    else:
-        assert isinstance(engine, STTEngine)
-        stt: STTEngine = engine
+    if stt is not None:
+        listener: STTEngine = stt
 
         @keyed.post("/v1/transcribe")
         async def transcribe(request: Request) -> dict[str, Any]:
             counts["transcribe"] += 1
-            form = await read_form(
-                request,
-                max_file_bytes=max(1, limits.max_request_bytes - FIELD_SLACK),
-                too_large=PayloadTooLarge,
-                field="audio",
-            )
-            try:
-                data = await read_upload(form, "audio")
-                language = text_field(form, "language") or None
-            finally:
-                await form.close()
-            if data is None:
-                raise MissingField("audio is required (a file field)", field="audio")
-            decoded = decode_audio(data, max_seconds=MAX_TRANSCRIBE_SECONDS)
-            result = await run(lambda: stt.transcribe(decoded.audio, language))
+            audio, fields = await read_audio(request, "language")
+            language = fields["language"] or None
+            result = await run(listener.name, lambda: listener.transcribe(audio, language))
             return {
                 "text": result.text,
                 "language": result.language,
                 "duration": result.duration_s
                 if result.duration_s is not None
-                else round(decoded.audio.duration_s, 3),
+                else round(audio.duration_s, 3),
                 "segments": [
                     {"id": i, "start": s.start_s, "end": s.end_s, "text": s.text}
                     for i, s in enumerate(result.segments)
                 ],
             }
+
+    if denoise is not None:
+        denoiser: Denoiser = denoise
+
+        @keyed.post("/v1/denoise", response_model=None)
+        async def denoise_audio(request: Request) -> Response:
+            counts["denoise"] += 1
+            audio, _ = await read_audio(request)
+            clean = await run(denoiser.name, lambda: denoiser.denoise(audio))
+            return audio_response(clean, request)
+
+    if embed is not None:
+        embedder: Embedder = embed
+
+        @keyed.post("/v1/embed")
+        async def embed_audio(request: Request) -> dict[str, Any]:
+            counts["embed"] += 1
+            audio, _ = await read_audio(request)
+
+            def work() -> list[float]:
+                try:
+                    vector = embedder.embed(audio)
+                except ValueError as exc:  # the clip cannot be embedded (too short): a 422
+                    raise InvalidAudio(str(exc), engine=embedder.name) from exc
+                return [float(v) for v in vector]
+
+            values: list[float] = await run(embedder.name, work)
+            return {"embedding": values, "dim": len(values), "model": embedder.version}
 
     app.include_router(keyed)
     return app

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from voxclone.db.tables import ApiKey, Job, Voice
+from voxclone.db.tables import ApiKey, Job, Speaker, SpeakerEnrollment, Voice
 
 
 class KeyCreate(BaseModel):
@@ -57,6 +57,7 @@ class VoicePublic(BaseModel):
     progress: float
     error: str | None
     fit_job_id: str | None = Field(None, description="The job fitting this voice, if any.")
+    denoised: bool = Field(False, description="The reference was denoised before it was stored.")
     created_at: datetime
     updated_at: datetime
 
@@ -77,6 +78,7 @@ class VoicePublic(BaseModel):
             progress=voice.progress,
             error=voice.error,
             fit_job_id=(voice.meta or {}).get("fit_job_id"),
+            denoised=bool((voice.meta or {}).get("denoised")),
             created_at=voice.created_at,
             updated_at=voice.updated_at,
         )
@@ -119,6 +121,9 @@ class JobPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    result: dict[str, Any] | None = Field(
+        None, description="What a job produces other than audio (a biometrics job's segments)."
+    )
 
     @classmethod
     def of(cls, job: Job, *, audio_url: str | None) -> JobPublic:
@@ -129,12 +134,13 @@ class JobPublic(BaseModel):
             progress=job.progress,
             voice_id=job.voice_id,
             backend=job.params.get("backend"),
-            audio_url=audio_url if job.status == "ready" else None,
+            audio_url=audio_url if job.status == "ready" and job.kind != "biometrics" else None,
             audio_duration_s=job.audio_duration_s,
             error=job.error,
             created_at=job.created_at,
             started_at=job.started_at,
             completed_at=job.completed_at,
+            result=job.result,
         )
 
 
@@ -207,3 +213,78 @@ class EngineList(BaseModel):
     status: str = Field(description="healthy, degraded or unhealthy, as in /health")
     default_backend: str
     engines: list[EnginePublic]
+
+
+# --- voice biometrics ---------------------------------------------------------------------------
+
+
+class SpeakerCreate(BaseModel):
+    name: str = Field(..., max_length=200)
+    meta: dict[str, Any] | None = None
+
+
+class SpeakerPublic(BaseModel):
+    speaker_id: str
+    name: str
+    meta: dict[str, Any]
+    enrolled: bool = Field(description="True once the speaker has a voice print.")
+    enrollment_count: int
+    speech_s: float = Field(description="Seconds of speech enrolled, over all enrollments.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, speaker: Speaker) -> SpeakerPublic:
+        return cls(
+            speaker_id=speaker.id,
+            name=speaker.name,
+            meta=speaker.meta or {},
+            enrolled=speaker.embedding is not None and speaker.enrollment_count > 0,
+            enrollment_count=speaker.enrollment_count,
+            speech_s=speaker.speech_s,
+            created_at=speaker.created_at,
+            updated_at=speaker.updated_at,
+        )
+
+
+class EnrollmentPublic(BaseModel):
+    enrollment_id: str
+    speaker_id: str
+    duration_s: float
+    speech_s: float = Field(description="Seconds of speech found in it by VAD.")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, enrollment: SpeakerEnrollment) -> EnrollmentPublic:
+        return cls(
+            enrollment_id=enrollment.id,
+            speaker_id=enrollment.speaker_id,
+            duration_s=enrollment.duration_s,
+            speech_s=enrollment.speech_s,
+            created_at=enrollment.created_at,
+        )
+
+
+class EnrollmentCreated(BaseModel):
+    enrollment: EnrollmentPublic
+    speaker: SpeakerPublic
+
+
+class VerifyResult(BaseModel):
+    speaker_id: str
+    score: float = Field(description="Cosine similarity of the audio and the speaker's print.")
+    match: bool = Field(description="score >= threshold")
+    threshold: float
+    speech_s: float
+
+
+class CandidatePublic(BaseModel):
+    speaker_id: str
+    name: str
+    score: float
+
+
+class IdentifyResult(BaseModel):
+    candidates: list[CandidatePublic] = Field(description="Scores >= threshold, best first.")
+    threshold: float
+    speech_s: float

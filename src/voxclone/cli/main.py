@@ -273,5 +273,53 @@ def say(
     console.print(f"wrote {output} ({duration:.1f} s of audio{', from cache' if hit else ''})")
 
 
+@app.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    language: Annotated[
+        str | None, typer.Option(help="Language code; default: detected (tiny.en: en).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, srt, vtt or json (OpenAI's verbose_json).")
+    ] = "text",
+    backend: Annotated[
+        str | None, typer.Option(help="STT engine; default VOXCLONE_DEFAULT_STT_BACKEND.")
+    ] = None,
+) -> None:
+    """Transcribe an audio FILE (WAV, MP3, FLAC or OGG) and print the transcript."""
+    import json
+
+    from voxclone.services import transcript_formats as formats
+    from voxclone.services.transcription import TranscriptionRequest
+
+    writers = {"text": formats.to_text, "srt": formats.to_srt, "vtt": formats.to_vtt}
+    if fmt not in (*writers, "json"):
+        console.print(f"[red]error:[/red] --format must be text, srt, vtt or json, not {fmt!r}")
+        raise typer.Exit(2)
+
+    async def work(s: Services) -> str:
+        with Progress(
+            TextColumn("[bold]transcribing"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("stt", total=1.0)
+            result = await s.transcription.transcribe(
+                data=file.read_bytes(),
+                request=TranscriptionRequest(backend=backend, language=language),
+                progress=lambda fraction: bar.update(task, completed=fraction),
+            )
+        if fmt == "json":
+            body = formats.to_verbose_json(
+                result.transcript, duration_s=result.duration_s, words=False
+            )
+            return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+        return writers[fmt](result.transcript)
+
+    typer.echo(_run(work), nl=False)
+
+
 def main() -> None:
     app()

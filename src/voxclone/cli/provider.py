@@ -1,9 +1,9 @@
-"""``voxclone provider serve``: one local engine behind the external-provider HTTP spec."""
+"""``voxclone provider serve``: local engines behind the external-provider HTTP spec."""
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -11,14 +11,22 @@ from rich.console import Console
 from voxclone.config import Settings
 from voxclone.core.errors import VoxcloneError
 
+if TYPE_CHECKING:
+    from voxclone.engines.registry import EngineRegistry
+
 provider_app = typer.Typer(help="Serve a local engine to other gateways.", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 @provider_app.command("serve")
 def serve(
     engine: Annotated[
-        str, typer.Option("--engine", help="A registered engine (built in or in the engines file).")
+        list[str],
+        typer.Option(
+            "--engine",
+            help="A registered engine (built in or in the engines file); repeat it to serve "
+            "one engine of each kind (tts, stt, denoise, embed) from one server.",
+        ),
     ],
     host: Annotated[str | None, typer.Option(help="Default: VOXCLONE_HOST.")] = None,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 9000,
@@ -33,8 +41,8 @@ def serve(
         int, typer.Option(min=1, help="Engine calls at once (1: one model, one GPU).")
     ] = 1,
 ) -> None:
-    """Run ENGINE as a provider server: POST /v1/generate, /v1/create_voice_prompt,
-    /v1/transcribe (STT engines) and GET /health."""
+    """Run ENGINE as a provider server: POST /v1/generate and /v1/create_voice_prompt (TTS
+    engines), /v1/transcribe (STT), /v1/denoise (denoise), /v1/embed (embed) and GET /health."""
     import uvicorn
 
     from voxclone.api.provider import create_provider_app
@@ -47,21 +55,52 @@ def serve(
     )
     try:
         registry = EngineRegistry(engine_specs(settings))
-        kind = registry.spec(engine).kind
-        loaded = registry.get_tts(engine) if kind == "tts" else registry.get_stt(engine)
-    except (VoxcloneError, EnginesFileError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+    except EnginesFileError as exc:
+        _fail(str(exc))
+    try:
+        loaded = _load_engines(registry, engine)
+    except (VoxcloneError, ValueError) as exc:
+        registry.close()
+        _fail(str(exc))
     key = api_key or (
         settings.provider_api_key.get_secret_value() if settings.provider_api_key else None
     )
     app = create_provider_app(
-        engine=loaded,
-        kind=kind,
+        **loaded,
         limits=settings.limits,
         api_key=key,
         concurrency=concurrency,
         on_close=registry.close,
     )
-    console.print(f"serving {kind} engine {engine!r} ({loaded.version})")
+    for kind, served in loaded.items():
+        console.print(f"serving {kind} engine {served.name!r} ({served.version})")
     uvicorn.run(app, host=host or settings.host, port=port, log_level=settings.log_level)
+
+
+def _load_engines(registry: EngineRegistry, names: list[str]) -> dict[str, Any]:
+    """The engines called ``names``, loaded, by kind; ValueError for two of one kind."""
+    loaders: dict[str, Any] = {
+        "tts": registry.get_tts,
+        "stt": registry.get_stt,
+        "denoise": registry.get_denoiser,
+        "embed": registry.get_embedder,
+    }
+    loaded: dict[str, Any] = {}
+    for name in names:
+        kind = registry.spec(name).kind
+        if kind not in loaders:
+            raise ValueError(
+                f"engine {name!r} is a {kind} engine; a provider serves {', '.join(loaders)}"
+            )
+        if kind in loaded:
+            raise ValueError(
+                f"engines {loaded[kind].name!r} and {name!r} are both {kind} engines; "
+                "a provider serves one engine of each kind"
+            )
+        loaded[kind] = loaders[kind](name)
+    return loaded
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)

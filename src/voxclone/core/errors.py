@@ -44,6 +44,12 @@ class InvalidId(InvalidInput):
     code = "invalid_id"
 
 
+class UnknownModel(InvalidInput):
+    """An OpenAI-compatible request names a ``model`` that no engine of its kind serves."""
+
+    code = "unknown_model"
+
+
 class Unprocessable(VoxcloneError):
     """Well-formed but not acceptable: out-of-range values, audio we cannot use."""
 
@@ -80,11 +86,24 @@ class UnsupportedFormat(Unprocessable):
     code = "unsupported_format"
 
 
+class UnsupportedSampleRate(Unprocessable):
+    """A sample rate an endpoint does not work at; ``details["allowed"]`` lists the ones it does."""
+
+    code = "unsupported_sample_rate"
+
+
 class UnusableReference(Unprocessable):
     """A reference clip that holds no usable speech of one person (silence, noise, music,
     several voices); ``details["problem"]`` names which, with the measured numbers."""
 
     code = "unusable_reference"
+
+
+class InsufficientSpeech(Unprocessable):
+    """Audio with too little speech to tell who speaks (silence, noise, a very short clip);
+    ``details`` give the seconds of speech found and the seconds needed."""
+
+    code = "insufficient_speech"
 
 
 class PayloadTooLarge(VoxcloneError):
@@ -125,6 +144,12 @@ class Conflict(VoxcloneError):
 
 class JobNotReady(Conflict):
     code = "job_not_ready"
+
+
+class SpeakerNotEnrolled(Conflict):
+    """A speaker with no enrollment has no voice print to compare with."""
+
+    code = "speaker_not_enrolled"
 
 
 # --- limits -------------------------------------------------------------------------------------

@@ -141,12 +141,14 @@ async def finish_job(
     audio_duration_s: float | None = None,
     error: str | None = None,
     attempt: int | None = None,
+    result: dict[str, Any] | None = None,
 ) -> bool:
     """Move a pending or running job to the terminal ``status``; False if it already was terminal.
 
     ``status`` must be ready, failed or cancelled (ValueError otherwise). A ready job gets
     progress 1.0. With ``attempt`` (a worker finishing its claim), only while that claim still
-    holds the job: a worker whose lease ran out and was replaced cannot finish it.
+    holds the job: a worker whose lease ran out and was replaced cannot finish it. ``result``
+    (what a job produces other than audio) is stored in ``jobs.result`` when given.
     """
     status = JobStatus(status)
     if not status.terminal:
@@ -160,6 +162,8 @@ async def finish_job(
     }
     if status is JobStatus.READY:
         values["progress"] = 1.0
+    if result is not None:
+        values["result"] = result
     held: ColumnElement[bool] = Job.status.in_(UNFINISHED)
     if attempt is not None:
         held = and_(Job.status == JobStatus.RUNNING.value, Job.attempts == attempt)

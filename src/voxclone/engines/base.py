@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from voxclone.core.types import Audio
+from voxclone.core.types import Audio, FloatArray
 
 VoicePrompt = dict[str, Any]
 ProgressCallback = Callable[[float], None]
@@ -83,12 +83,33 @@ class TTSEngine(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class Word:
+    """One recognised word with its times in seconds (asked for with ``word_timestamps``)."""
+
+    start_s: float
+    end_s: float
+    word: str
+    probability: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Segment:
-    """A stretch of recognised speech, with its times in seconds from the start of the audio."""
+    """A stretch of recognised speech, with its times in seconds from the start of the audio.
+
+    The fields after ``text`` are the decoder's own numbers, for OpenAI's ``verbose_json``;
+    engines that do not know them leave the defaults.
+    """
 
     start_s: float
     end_s: float
     text: str
+    words: tuple[Word, ...] = ()
+    seek: int = 0
+    tokens: tuple[int, ...] = ()
+    temperature: float | None = None
+    avg_logprob: float | None = None
+    compression_ratio: float | None = None
+    no_speech_prob: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +121,90 @@ class Transcript:
     duration_s: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TranscribeOptions:
+    """How to transcribe, beyond the language. Engines ignore what they cannot do."""
+
+    prompt: str | None = None
+    """Text that came before (names, spelling, style), as Whisper's initial prompt."""
+    temperature: float | None = None
+    """Sampling temperature; None: the engine's default (Whisper: 0, raised on failures)."""
+    word_timestamps: bool = False
+    progress: ProgressCallback | None = field(default=None, compare=False)
+    """Called with the fraction of the audio transcribed so far (from the engine's thread)."""
+
+
 @runtime_checkable
 class STTEngine(Protocol):
     name: str
     version: str
 
-    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
+    def transcribe(
+        self,
+        audio: Audio,
+        language: str | None = None,
+        options: TranscribeOptions | None = None,
+    ) -> Transcript:
         """The speech in ``audio``; ``language`` None lets the engine detect it."""
         ...
+
+    def close(self) -> None: ...
+
+
+# --- speaker embedding --------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Speaker embeddings: two clips of one person give vectors with a high cosine."""
+
+    name: str
+    version: str
+    """Changes whenever the same audio would give a different vector (stored prints too)."""
+
+    def embed(self, audio: Audio) -> FloatArray:
+        """The unit-length (L2-normalised) speaker embedding of ``audio``, float32, 1-D."""
+        ...
+
+    def close(self) -> None: ...
+
+
+# --- noise suppression --------------------------------------------------------------------------
+
+
+@runtime_checkable
+class DenoiseStream(Protocol):
+    """One signal denoised chunk by chunk, at one sample rate. Not for concurrent use.
+
+    The output is aligned with the input (the model's delay is compensated): after ``flush``
+    exactly as many samples have come out as went in.
+    """
+
+    sample_rate: int
+
+    def process(self, samples: FloatArray) -> FloatArray:
+        """Denoise the next mono float32 samples; returns the output ready so far (maybe none)."""
+        ...
+
+    def flush(self) -> FloatArray:
+        """The rest of the output; the stream is closed afterwards."""
+        ...
+
+    def close(self) -> None:
+        """Free what the stream holds (idempotent); also after a client went away mid-stream."""
+        ...
+
+
+@runtime_checkable
+class Denoiser(Protocol):
+    name: str
+    version: str
+
+    def denoise(self, audio: Audio) -> Audio:
+        """``audio`` with its noise removed: same rate, same length, aligned."""
+        ...
+
+    def open_stream(self, sample_rate: int) -> DenoiseStream: ...
 
     def close(self) -> None: ...
 

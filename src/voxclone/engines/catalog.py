@@ -21,8 +21,26 @@ def builtin_specs(settings: Settings) -> list[EngineSpec]:
         "model_path": settings.kokoro.model_path,
         "voices_path": settings.kokoro.voices_path,
         "shared_models_dir": settings.kokoro.shared_models_dir,
+        "int8_convs": settings.kokoro.int8_convs,
     }
     return [
         EngineSpec(name="piper", target="voxclone.engines.piper:PiperEngine", options=piper),
         EngineSpec(name="local", target="voxclone.engines.kokoro:KokoroEngine", options=kokoro),
+        EngineSpec(
+            name="whisper",
+            target="voxclone.engines.whisper:WhisperEngine",
+            kind="stt",
+            options=settings.whisper.model_dump(),
+        ),
+        EngineSpec(
+            name="resemblyzer", target="voxclone.engines.speaker:ResemblyzerEmbedder", kind="embed"
+        ),
+        EngineSpec(
+            name="deepfilternet",
+            target="voxclone.engines.deepfilter:DeepFilterEngine",
+            kind="denoise",
+            options=settings.deepfilter.model_dump(
+                include={"library_path", "model_path", "atten_lim_db", "post_filter_beta"}
+            ),
+        ),
     ]

@@ -6,7 +6,7 @@ The engines file (``VOXCLONE_ENGINES_FILE``) is TOML with one ``[[engines]]`` ta
 [[engines]]
 name = "qwen"                          # how requests and voices name it
 type = "provider"                      # provider | gpt-sovits | openai | python
-kind = "tts"                           # tts | stt (provider and openai serve both)
+kind = "tts"                           # tts | stt | denoise | embed (see REMOTE_TARGETS)
 urls = ["http://10.0.0.5:8000", { url = "http://10.0.0.6:8000", weight = 2 }]
 api_key = "..."                        # X-API-Key (provider, gpt-sovits) or Bearer (openai)
 timeout_s = 120                        # and any other RemoteSettings field, for this engine
@@ -20,8 +20,14 @@ target = "voxclone.engines.fake:FakeEngine"
 options = { delay_s = 0.05 }
 ```
 
-An entry with the name of a built-in engine replaces it. ``options`` go to the engine's
-constructor as keyword arguments (see each engine's class for what it takes).
+``provider`` serves every kind (``voxclone provider serve`` with a denoise or embed engine adds
+``/v1/denoise`` and ``/v1/embed``), ``openai`` tts and stt, ``gpt-sovits`` tts; a ``python``
+entry may be of any kind. A remote denoiser works on whole clips (live streams need a local one).
+
+An entry with the name of a built-in engine replaces it (``name = "deepfilternet"`` with
+``type = "provider"`` and ``kind = "denoise"`` sends the denoise endpoints' work to the
+provider). ``options`` go to the engine's constructor as keyword arguments (see each engine's
+class for what it takes).
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from voxclone.engines.registry import EngineSpec
 REMOTE_TARGETS: dict[tuple[str, str], str] = {
     ("provider", "tts"): "voxclone.engines.remote.provider:ProviderEngine",
     ("provider", "stt"): "voxclone.engines.remote.provider:ProviderTranscriber",
+    ("provider", "denoise"): "voxclone.engines.remote.provider:ProviderDenoiser",
+    ("provider", "embed"): "voxclone.engines.remote.provider:ProviderEmbedder",
     ("gpt-sovits", "tts"): "voxclone.engines.remote.gpt_sovits:GPTSoVITSEngine",
     ("openai", "tts"): "voxclone.engines.remote.openai:OpenAISpeechEngine",
     ("openai", "stt"): "voxclone.engines.remote.openai:OpenAITranscriber",
@@ -65,7 +73,7 @@ class EngineEntry(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
     type: Literal["provider", "gpt-sovits", "openai", "python"]
-    kind: Literal["tts", "stt"] = "tts"
+    kind: Literal["tts", "stt", "denoise", "embed"] = "tts"
     urls: list[str | UrlEntry] = Field(default_factory=list)
     api_key: str | None = None
     fallback: str | None = None
@@ -171,7 +179,10 @@ def _entry_spec(entry: EngineEntry, defaults: RemoteSettings, path: Path) -> Eng
     if entry.target is not None:
         raise EnginesFileError(f"{where}: target is only for type 'python'")
     if (entry.type, entry.kind) not in REMOTE_TARGETS:
-        raise EnginesFileError(f"{where}: type {entry.type!r} has no {entry.kind} engine")
+        kinds = ", ".join(k for t, k in REMOTE_TARGETS if t == entry.type)
+        raise EnginesFileError(
+            f"{where}: type {entry.type!r} has no {entry.kind} engine; it serves {kinds}"
+        )
     urls: list[str | dict[str, Any]] = [
         u if isinstance(u, str) else u.model_dump() for u in entry.urls
     ]

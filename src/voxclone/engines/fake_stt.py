@@ -14,7 +14,7 @@ import numpy as np
 
 from voxclone.core.errors import EngineError
 from voxclone.core.types import Audio
-from voxclone.engines.base import Segment, Transcript
+from voxclone.engines.base import Segment, TranscribeOptions, Transcript
 
 
 class FakeTranscriber:
@@ -32,7 +32,12 @@ class FakeTranscriber:
         self.fail_on_silence = fail_on_silence
         self.calls = 0
 
-    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
+    def transcribe(
+        self,
+        audio: Audio,
+        language: str | None = None,
+        options: TranscribeOptions | None = None,
+    ) -> Transcript:
         self.calls += 1
         if self.fail_on_silence and not np.any(audio.samples):
             raise EngineError(f"engine {self.name!r} heard only silence", backend=self.name)

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voxclone.core.errors import EngineUnavailable, UnknownBackend
-from voxclone.engines.base import EngineHealth, RemoteEngine, STTEngine, TTSEngine
+from voxclone.engines.base import (
+    Denoiser,
+    Embedder,
+    EngineHealth,
+    RemoteEngine,
+    STTEngine,
+    TTSEngine,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,28 @@ class EngineRegistry:
             )
         engine: STTEngine = self.get(name)
         return engine
+
+    def get_embedder(self, name: str) -> Embedder:
+        spec = self.spec(name)
+        if spec.kind != "embed":
+            raise UnknownBackend(
+                f"backend {name!r} is a {spec.kind} engine, not a speaker-embedding engine",
+                backend=name,
+                known=self.names("embed"),
+            )
+        embedder: Embedder = self.get(name)
+        return embedder
+
+    def get_denoiser(self, name: str) -> Denoiser:
+        spec = self.spec(name)
+        if spec.kind != "denoise":
+            raise UnknownBackend(
+                f"backend {name!r} is a {spec.kind} engine, not a noise-suppression engine",
+                backend=name,
+                known=self.names("denoise"),
+            )
+        denoiser: Denoiser = self.get(name)
+        return denoiser
 
     def fallback(self, name: str) -> str | None:
         """The engine named as ``name``'s fallback, if any."""

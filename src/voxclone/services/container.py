@@ -20,12 +20,15 @@ from voxclone.engines.engines_file import engine_specs
 from voxclone.engines.registry import EngineRegistry
 from voxclone.queue.base import JobQueue
 from voxclone.queue.factory import open_job_queue
+from voxclone.services.biometrics import BiometricsService
+from voxclone.services.denoise import DenoiseService
 from voxclone.services.jobs import JobService
 from voxclone.services.keys import KeyService, ensure_admin_key
 from voxclone.services.oneshot import OneShotService
 from voxclone.services.runner import JobRunner
 from voxclone.services.sweeper import JobSweeper
 from voxclone.services.synthesis import SynthesisService
+from voxclone.services.transcription import TranscriptionService
 from voxclone.services.voices import VoiceService
 from voxclone.storage.base import BlobStore
 from voxclone.storage.factory import open_blob_store
@@ -47,6 +50,9 @@ class Services:
     runner: JobRunner
     jobs: JobService
     oneshot: OneShotService
+    biometrics: BiometricsService
+    transcription: TranscriptionService
+    denoise: DenoiseService
     admin_key: str
     admin_key_generated: bool
     version: str = __version__
@@ -102,6 +108,9 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
     registry = engines if engines is not None else EngineRegistry(engine_specs(settings))
     queue = open_job_queue(settings)
     sole_worker = settings.queue == "inprocess"
+    transcription = TranscriptionService(
+        engines=registry, limits=settings.limits, default_backend=settings.default_stt_backend
+    )
     voices = VoiceService(
         sessions=sessions,
         blobs=blobs,
@@ -109,6 +118,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         limits=settings.limits,
         default_backend=settings.default_backend,
         queue=queue,
+        transcription=transcription if settings.auto_transcribe_references else None,
     )
     synthesis = SynthesisService(
         sessions=sessions,
@@ -119,10 +129,19 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         limits=settings.limits,
         cache_enabled=settings.cache_enabled,
     )
+    biometrics = BiometricsService(
+        sessions=sessions,
+        blobs=blobs,
+        engines=registry,
+        queue=queue,
+        settings=settings.biometrics,
+        limits=settings.limits,
+    )
     runner = JobRunner(
         sessions=sessions,
         synthesis=synthesis,
         voices=voices,
+        biometrics=biometrics,
         max_attempts=settings.jobs.max_attempts,
         lease_s=settings.jobs.lease_s,
         heartbeat_s=settings.jobs.heartbeat_s,
@@ -155,6 +174,11 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
             synthesis=synthesis,
             limits=settings.limits,
             default_backend=settings.default_backend,
+        ),
+        biometrics=biometrics,
+        transcription=transcription,
+        denoise=DenoiseService(
+            engines=registry, limits=settings.limits, settings=settings.deepfilter
         ),
         admin_key=admin_key,
         admin_key_generated=generated,

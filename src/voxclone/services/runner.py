@@ -31,6 +31,7 @@ from voxclone.core.types import JobKind, JobStatus
 from voxclone.db import jobs as job_queries
 from voxclone.db.tables import Job, utcnow
 from voxclone.queue.base import JobQueue
+from voxclone.services.biometrics import BiometricsService
 from voxclone.services.synthesis import JobCancelled, SynthesisService
 from voxclone.services.voices import VoiceService
 
@@ -54,12 +55,14 @@ class JobRunner:
         heartbeat_s: float = 10.0,
         sole_worker: bool = True,
         queue: JobQueue | None = None,
+        biometrics: BiometricsService | None = None,
     ) -> None:
         if heartbeat_s * 2 > lease_s:
             raise ValueError(f"heartbeat_s ({heartbeat_s}) must be at most half of {lease_s=}")
         self._sessions = sessions
         self._synthesis = synthesis
         self._voices = voices
+        self._biometrics = biometrics
         self._max_attempts = max_attempts
         self._lease = timedelta(seconds=lease_s)
         self._heartbeat_s = heartbeat_s
@@ -107,6 +110,10 @@ class JobRunner:
         try:
             if job.kind == JobKind.FIT_VOICE:
                 await self._voices.run_fit(job)
+            elif job.kind == JobKind.BIOMETRICS:
+                if self._biometrics is None:
+                    raise VoxcloneError("this worker was built without the biometrics service")
+                await self._biometrics.run_job(job)
             else:
                 await self._synthesis.run(job)
         except JobCancelled:

@@ -22,7 +22,9 @@ from voxclone.db.tables import Job, Voice
 from voxclone.engines.base import TTSEngine, VoicePrompt
 from voxclone.engines.registry import EngineRegistry
 from voxclone.queue.base import JobQueue
+from voxclone.services.denoise import denoise_reference
 from voxclone.services.prompt_cache import PromptCache
+from voxclone.services.transcription import TranscriptionService
 from voxclone.storage.base import BlobStore
 
 MAX_NAME_CHARS = 200
@@ -90,7 +92,10 @@ class VoiceService:
         limits: LimitSettings,
         default_backend: str,
         queue: JobQueue,
+        transcription: TranscriptionService | None = None,
     ) -> None:
+        self._transcription = transcription
+        """Transcribes references sent without ref_text (None: auto-transcription is off)."""
         self._sessions = sessions
         self._blobs = blobs
         self._engines = engines
@@ -109,6 +114,7 @@ class VoiceService:
         backend: str | None = None,
         lang: str = "en",
         family: str | None = None,
+        denoise: bool = False,
     ) -> Voice:
         name = _clean_name(name)
         backend = backend or self._default_backend
@@ -120,6 +126,15 @@ class VoiceService:
             min_s=self._limits.min_reference_seconds,
             max_s=self._limits.max_reference_seconds,
         )
+        # denoise=true: the cleaned clip is what is transcribed, stored and fitted to.
+        meta: dict[str, Any] = {}
+        if denoise:
+            decoded, ref_audio, meta = await denoise_reference(self._engines, decoded)
+        # No ref_text: the default STT engine's transcript, if it hears any words.
+        ref_text_auto = False
+        if not (ref_text and ref_text.strip()) and self._transcription is not None:
+            ref_text = await self._transcription.transcribe_reference(decoded.audio, language=lang)
+            ref_text_auto = ref_text is not None
         voice_id = new_id()
         blob_key = reference_key(voice_id, decoded.format)
         await self._blobs.put(blob_key, ref_audio)
@@ -131,7 +146,7 @@ class VoiceService:
             "lang": lang,
             "family": family or None,
             "ref_text": ref_text or None,
-            "ref_text_auto": False,
+            "ref_text_auto": ref_text_auto,
             "ref_audio_key": blob_key,
             "ref_format": decoded.format,
             "ref_duration_s": round(decoded.audio.duration_s, 3),
@@ -143,13 +158,13 @@ class VoiceService:
                 check = getattr(engine, "check_reference", None)
                 if check is not None:
                     await asyncio.to_thread(check, decoded.audio)
-                return await self._create_fitting(fields)
+                return await self._create_fitting(fields, meta=meta)
             prompt = await asyncio.to_thread(
                 engine.create_voice_prompt, decoded.audio, ref_text or None
             )
             async with self._sessions() as session:
                 voice = await voice_queries.create_voice(
-                    session, status=VoiceStatus.READY, progress=1.0, **fields
+                    session, status=VoiceStatus.READY, progress=1.0, meta=meta, **fields
                 )
                 await voice_queries.put_prompt(
                     session,
@@ -164,7 +179,9 @@ class VoiceService:
             raise
         return voice
 
-    async def _create_fitting(self, fields: dict[str, Any]) -> Voice:
+    async def _create_fitting(
+        self, fields: dict[str, Any], *, meta: dict[str, Any] | None = None
+    ) -> Voice:
         """Store the voice as ``fitting`` and queue the job that fits the engine to it."""
         job_id = new_id()
         async with self._sessions() as session:
@@ -172,7 +189,7 @@ class VoiceService:
                 session,
                 status=VoiceStatus.FITTING,
                 progress=0.0,
-                meta={"fit_job_id": job_id},
+                meta={**(meta or {}), "fit_job_id": job_id},
                 **fields,
             )
             await job_queries.create_job(

@@ -6,7 +6,7 @@ from fastapi.responses import StreamingResponse
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.schemas import VoicePatch, VoicePublic
 from voxclone.api.uploads import read_form, read_upload, text_field
-from voxclone.core.errors import AudioTooLarge, InvalidAudio, MissingField
+from voxclone.core.errors import AudioTooLarge, InvalidAudio, InvalidInput, MissingField
 from voxclone.services.voices import VoiceUpdate
 
 router = APIRouter(prefix="/v1/voices", tags=["voices"])
@@ -14,7 +14,8 @@ router = APIRouter(prefix="/v1/voices", tags=["voices"])
 
 @router.post("", status_code=201, response_model=VoicePublic)
 async def create_voice(request: Request, services: ServicesDep, user: UserKey) -> VoicePublic:
-    """Multipart: name, ref_audio (WAV/MP3/FLAC/OGG), ref_text, backend, lang, family."""
+    """Multipart: name, ref_audio (WAV/MP3/FLAC/OGG), ref_text, backend, lang, family,
+    denoise (true: DeepFilterNet cleans the reference before it is stored)."""
     form = await read_form(
         request,
         max_file_bytes=services.settings.limits.max_reference_bytes,
@@ -43,6 +44,7 @@ async def create_voice(request: Request, services: ServicesDep, user: UserKey) -
             backend=text_field(form, "backend") or None,
             lang=text_field(form, "lang") or "en",
             family=text_field(form, "family"),
+            denoise=_flag(text_field(form, "denoise"), field="denoise"),
         )
     finally:
         await form.close()
@@ -91,3 +93,13 @@ async def get_reference(voice_id: str, services: ServicesDep, user: UserKey) -> 
     audio = await services.voices.reference_download(key_id=user.key_id, voice_id=voice_id)
     headers = {"X-Voice-Id": voice_id, "Content-Length": str(audio.size)}
     return StreamingResponse(audio.chunks, media_type=audio.media_type, headers=headers)
+
+
+def _flag(value: str | None, *, field: str) -> bool:
+    """A boolean form field: true/false, 1/0, yes/no, on/off; absent or empty is false."""
+    text = (value or "").strip().lower()
+    if text in ("", "false", "0", "no", "off"):
+        return False
+    if text in ("true", "1", "yes", "on"):
+        return True
+    raise InvalidInput(f"{field} must be true or false, got {value!r}", field=field)

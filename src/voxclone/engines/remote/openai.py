@@ -20,6 +20,7 @@ from voxclone.core.types import Audio
 from voxclone.engines.base import (
     ProgressCallback,
     SynthesisParams,
+    TranscribeOptions,
     Transcript,
     TTSCapabilities,
     VoicePrompt,
@@ -168,11 +169,20 @@ class OpenAITranscriber(PooledEngine):
         self.version = f"openai:{model}"
         self.model = model
 
-    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
+    def transcribe(
+        self,
+        audio: Audio,
+        language: str | None = None,
+        options: TranscribeOptions | None = None,
+    ) -> Transcript:
         upload = wav_upload(audio)
         fields = {"model": self.model, "response_format": "verbose_json"}
         if language:
             fields["language"] = language
+        if options is not None and options.prompt:
+            fields["prompt"] = options.prompt
+        if options is not None and options.temperature is not None:
+            fields["temperature"] = str(options.temperature)
         return self.post(
             "/v1/audio/transcriptions",
             self._transcript,

@@ -4,7 +4,9 @@
 ``POST /v1/generate`` (``text``, ``voice_prompt``, ``language``, ``seed`` → base64 samples,
 ``sample_rate``, ``dtype``), ``GET /health``, and ``POST /v1/transcribe`` for speech to text;
 ``X-API-Key`` when the server wants one. ``voxclone provider serve`` is such a server; so is a
-Qwen3-TTS box running the document's example.
+Qwen3-TTS box running the document's example. voxclone's own server adds ``POST /v1/denoise``
+(multipart ``audio`` → the denoised samples) and ``POST /v1/embed`` (multipart ``audio`` →
+``{"embedding", "dim", "model"}``), so noise suppression and speaker embeddings can run there too.
 
 The voice prompt a provider returns is stored with the voice (per engine) and sent back with
 every ``generate``, so the reference clip crosses the network once per voice, not per request.
@@ -12,15 +14,18 @@ every ``generate``, so the reference clip crosses the network once per voice, no
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import httpx
 
-from voxclone.core.types import Audio
+from voxclone.core.errors import EngineUnavailable
+from voxclone.core.types import Audio, FloatArray
 from voxclone.engines.base import (
+    DenoiseStream,
     ProgressCallback,
     SynthesisParams,
+    TranscribeOptions,
     Transcript,
     TTSCapabilities,
     VoicePrompt,
@@ -29,21 +34,57 @@ from voxclone.engines.remote.pool import PooledEngine, build_pool, probe_status_
 from voxclone.engines.remote.wire import (
     RAW_MEDIA_TYPE,
     Reply,
-    audio_from_pcm_b64,
-    audio_from_raw_reply,
+    audio_from_reply,
+    embedding_from_json,
     garbage,
     wav_upload,
 )
+
+T = TypeVar("T")
 
 QWEN3_LANGUAGES = ("en", "zh", "ja", "ko", "de", "fr", "ru", "pt", "es", "it")
 """What Qwen3-TTS speaks, the default for a provider whose entry names no languages."""
 
 
-def _headers(api_key: str | None) -> dict[str, str]:
-    return {"X-API-Key": api_key} if api_key else {}
+RAW_AUDIO_ACCEPT = f"{RAW_MEDIA_TYPE}, application/json;q=0.5"
+"""Raw samples from voxclone's provider server, the spec's base64 JSON from any other."""
 
 
-class ProviderEngine(PooledEngine):
+class ProviderClient(PooledEngine):
+    """What every client of provider servers shares: the pool, ``/health`` probes, the
+    ``X-API-Key`` and ``version`` (``provider:{model}``; ``model`` names what the servers run)."""
+
+    def __init__(
+        self,
+        name: str,
+        urls: Sequence[str | Mapping[str, Any]],
+        api_key: str | None = None,
+        policy: Mapping[str, Any] | None = None,
+        model: str = "remote",
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        pool = build_pool(
+            name,
+            urls,
+            policy=policy,
+            probe=probe_status_json("/health"),
+            headers={"X-API-Key": api_key} if api_key else {},
+            transport=transport,
+        )
+        super().__init__(name, pool)
+        self.version = f"provider:{model}"
+
+    def _post_audio(
+        self, path: str, audio: Audio, parse: Callable[[Reply], T], **request: Any
+    ) -> T:
+        """POST ``audio`` as the multipart ``audio`` file (16-bit WAV) and ``parse`` the reply."""
+        upload = wav_upload(audio)
+        return self.post(
+            path, parse, files={"audio": ("audio.wav", upload, "audio/wav")}, **request
+        )
+
+
+class ProviderEngine(ProviderClient):
     """Text to speech on one or more provider servers (``type = "provider"``).
 
     ``model`` names what the servers run; it is part of the engine version, so the synthesis
@@ -67,17 +108,8 @@ class ProviderEngine(PooledEngine):
         binary: bool = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        pool = build_pool(
-            name,
-            urls,
-            policy=policy,
-            probe=probe_status_json("/health"),
-            headers=_headers(api_key),
-            transport=transport,
-        )
-        super().__init__(name, pool)
-        self.version = f"provider:{model}"
-        self._accept = f"{RAW_MEDIA_TYPE}, application/json;q=0.5" if binary else "application/json"
+        super().__init__(name, urls, api_key, policy, model, transport)
+        self._accept = RAW_AUDIO_ACCEPT if binary else "application/json"
         self._capabilities = TTSCapabilities(
             languages=frozenset(languages),
             sample_rate=sample_rate,
@@ -95,8 +127,6 @@ class ProviderEngine(PooledEngine):
         *,
         progress: ProgressCallback | None = None,
     ) -> VoicePrompt:
-        upload = wav_upload(reference)
-
         def parse(reply: Reply) -> VoicePrompt:
             body = reply.json(engine=self.name)
             prompt = body.get("voice_prompt") if isinstance(body, dict) else None
@@ -104,11 +134,8 @@ class ProviderEngine(PooledEngine):
                 raise garbage(self.name, "'voice_prompt' is missing or not an object")
             return prompt
 
-        prompt = self.post(
-            "/v1/create_voice_prompt",
-            parse,
-            files={"audio": ("reference.wav", upload, "audio/wav")},
-            data={"reference_text": transcript or ""},
+        prompt = self._post_audio(
+            "/v1/create_voice_prompt", reference, parse, data={"reference_text": transcript or ""}
         )
         if progress is not None:
             progress(1.0)
@@ -130,43 +157,69 @@ class ProviderEngine(PooledEngine):
         return self._generate(payload)
 
     def _generate(self, payload: dict[str, Any]) -> Iterator[Audio]:
-        def parse(reply: Reply) -> Audio:
-            if reply.content_type == RAW_MEDIA_TYPE:
-                return audio_from_raw_reply(reply, engine=self.name)
-            return audio_from_pcm_b64(reply.json(engine=self.name), engine=self.name)
+        yield self.post("/v1/generate", self._audio, json=payload, headers={"Accept": self._accept})
 
-        yield self.post("/v1/generate", parse, json=payload, headers={"Accept": self._accept})
+    def _audio(self, reply: Reply) -> Audio:
+        return audio_from_reply(reply, engine=self.name)
 
 
-class ProviderTranscriber(PooledEngine):
+class ProviderTranscriber(ProviderClient):
     """Speech to text on provider servers' ``POST /v1/transcribe`` (``kind = "stt"``)."""
 
-    def __init__(
+    def transcribe(
         self,
-        name: str,
-        urls: Sequence[str | Mapping[str, Any]],
-        api_key: str | None = None,
-        policy: Mapping[str, Any] | None = None,
-        model: str = "remote",
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        pool = build_pool(
-            name,
-            urls,
-            policy=policy,
-            probe=probe_status_json("/health"),
-            headers=_headers(api_key),
-            transport=transport,
-        )
-        super().__init__(name, pool)
-        self.version = f"provider:{model}"
-
-    def transcribe(self, audio: Audio, language: str | None = None) -> Transcript:
-        upload = wav_upload(audio)
+        audio: Audio,
+        language: str | None = None,
+        options: TranscribeOptions | None = None,
+    ) -> Transcript:
+        """``options`` are not sent: the provider spec's ``/v1/transcribe`` has no fields for
+        them."""
         data = {"language": language} if language else {}
-        return self.post(
-            "/v1/transcribe",
-            self._transcript,
-            files={"audio": ("audio.wav", upload, "audio/wav")},
-            data=data,
+        return self._post_audio("/v1/transcribe", audio, self._transcript, data=data)
+
+
+class ProviderDenoiser(ProviderClient):
+    """Noise suppression on provider servers' ``POST /v1/denoise`` (``kind = "denoise"``).
+
+    Whole clips only: ``open_stream`` raises EngineUnavailable. A stream's output must follow
+    its input within tens of milliseconds, and the model's recurrent state cannot be carried
+    from one HTTP request to the next; buffering the stream until ``flush`` would satisfy the
+    protocol while turning a live stream into a batch job, so it is refused instead, with a
+    message that says which engine to use.
+    """
+
+    def denoise(self, audio: Audio) -> Audio:
+        """``audio`` denoised remotely; a reply of another length or rate is unusable."""
+
+        def parse(reply: Reply) -> Audio:
+            clean = audio_from_reply(reply, engine=self.name)
+            if (clean.sample_rate, clean.samples.size) != (audio.sample_rate, audio.samples.size):
+                raise garbage(
+                    self.name,
+                    f"sent {audio.samples.size} samples at {audio.sample_rate} Hz, got back "
+                    f"{clean.samples.size} at {clean.sample_rate} Hz",
+                )
+            return clean
+
+        return self._post_audio("/v1/denoise", audio, parse, headers={"Accept": RAW_AUDIO_ACCEPT})
+
+    def open_stream(self, sample_rate: int) -> DenoiseStream:
+        raise EngineUnavailable(
+            f"engine {self.name!r} denoises on provider servers, whole clips only; live "
+            "streams need a denoiser that runs here, such as the built-in deepfilternet",
+            backend=self.name,
         )
+
+
+class ProviderEmbedder(ProviderClient):
+    """Speaker embeddings from provider servers' ``POST /v1/embed`` (``kind = "embed"``).
+
+    Vectors from different models cannot be compared: give ``model`` the embedder the servers
+    run (their ``/v1/embed`` replies name it) so the engine's version says what it is.
+    """
+
+    def embed(self, audio: Audio) -> FloatArray:
+        return self._post_audio("/v1/embed", audio, self._embedding)
+
+    def _embedding(self, reply: Reply) -> FloatArray:
+        return embedding_from_json(reply.json(engine=self.name), engine=self.name)

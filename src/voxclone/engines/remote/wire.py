@@ -16,7 +16,7 @@ import numpy as np
 
 from voxclone.audio import decode_audio, encode_audio
 from voxclone.core.errors import ProviderError, ProviderRejected, VoxcloneError
-from voxclone.core.types import Audio
+from voxclone.core.types import Audio, FloatArray
 from voxclone.engines.base import Segment, Transcript
 
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 4000, 192000
@@ -158,6 +158,13 @@ def audio_from_raw_reply(reply: Reply, *, engine: str) -> Audio:
     return audio_from_raw(reply.content, int(rate), dtype_name, engine=engine)
 
 
+def audio_from_reply(reply: Reply, *, engine: str) -> Audio:
+    """Provider audio: raw samples (voxclone's server, when asked) or the spec's base64 JSON."""
+    if reply.content_type == RAW_MEDIA_TYPE:
+        return audio_from_raw_reply(reply, engine=engine)
+    return audio_from_pcm_b64(reply.json(engine=engine), engine=engine)
+
+
 def audio_from_raw(raw: bytes, rate: int, dtype_name: str, *, engine: str) -> Audio:
     """Little-endian samples of ``dtype_name`` (float32, float64, int16, int32) as Audio."""
     dtype = _DTYPES.get(dtype_name)
@@ -248,3 +255,26 @@ def transcript_from_json(body: Any, *, engine: str) -> Transcript:
         language=language if isinstance(language, str) and language else None,
         duration_s=float(duration) if isinstance(duration, int | float) else None,
     )
+
+
+MAX_EMBEDDING_DIM = 65536
+
+
+def embedding_from_json(body: Any, *, engine: str) -> FloatArray:
+    """``{"embedding": [floats], "dim": int?, "model": str?}`` as a unit-length float32 vector."""
+    values = body.get("embedding") if isinstance(body, dict) else None
+    if not isinstance(values, list) or not values:
+        raise garbage(engine, "'embedding' is missing, empty or not a list")
+    if len(values) > MAX_EMBEDDING_DIM:
+        raise garbage(engine, f"'embedding' has {len(values)} values; at most {MAX_EMBEDDING_DIM}")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        raise garbage(engine, "'embedding' holds something other than numbers")
+    dim = body.get("dim", len(values))
+    if dim != len(values):
+        raise garbage(engine, f"'dim' says {dim!r} but 'embedding' has {len(values)} values")
+    vector = np.asarray(values, dtype=np.float64)
+    norm = float(np.linalg.norm(vector))
+    if not np.isfinite(norm) or norm == 0.0:
+        raise garbage(engine, "'embedding' is all zeros or not finite")
+    unit: FloatArray = (vector / norm).astype(np.float32)
+    return unit
