@@ -1,6 +1,7 @@
 """How fast does each TTS engine speak? Real-time factor and time to first audio chunk.
 
     .venv/bin/python benchmarks/engine_speed.py [--engines piper,local] [--runs 5] [--threads N]
+        [--option local:first_chunk_words=3 ...]
 
 Each engine is built through the EngineRegistry, warmed up with one synthesis, then timed on a
 1-sentence and a 10-sentence English text. RTF is synthesis time / audio duration (below 1 is
@@ -8,7 +9,8 @@ faster than real time); "first chunk" is the time until the first sentence's aud
 Both are medians over the runs, with the process CPU time per second of audio ("CPU/s") beside
 them: on a shared machine wall-clock figures swing with other people's load, CPU time much less.
 To add an engine, add its EngineSpec to ENGINES. ``local`` is Kokoro-82M with its defaults
-(model joined into ./data/models, voices from ../shared/models/kokoro).
+(model joined into ./data/models, voices from ../shared/models/kokoro); ``--option`` sets an
+engine constructor option to compare variants (ints, floats, true/false, else strings).
 """
 
 from __future__ import annotations
@@ -159,6 +161,18 @@ def format_table(rows: list[Row], runs: int) -> str:
     return "\n".join(lines)
 
 
+def parse_value(text: str) -> object:
+    """An option value from the command line: int, float, bool, else the string."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -169,6 +183,13 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, help="onnxruntime threads for piper and local")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="ENGINE:KEY=VALUE",
+        help="an engine constructor option, e.g. local:int8_convs=false (repeatable)",
+    )
     args = parser.parse_args()
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
@@ -182,6 +203,15 @@ def main() -> None:
             replace(s, options={**s.options, "threads": args.threads})
             if s.name in ("piper", "local")
             else s
+            for s in specs
+        ]
+    for option in args.option:
+        engine, _, setting = option.partition(":")
+        key, _, value = setting.partition("=")
+        if engine not in names or not key or not value:
+            parser.error(f"--option {option!r} is not ENGINE:KEY=VALUE for a benchmarked engine")
+        specs = [
+            replace(s, options={**s.options, key: parse_value(value)}) if s.name == engine else s
             for s in specs
         ]
     registry = EngineRegistry(specs)

