@@ -350,6 +350,7 @@ async def test_job_finds_who_speaks_when(client, user, services: Services) -> No
     job = await wait_for_job(client, job_id, user, timeout_s=120)
     assert job["status"] == "ready", job
     assert job["progress"] == 1.0 and job["audio_url"] is None
+    assert not await services.blobs.exists(f"jobs/{job_id}/input.wav")  # the result is all it keeps
     result = job["result"]
     assert isinstance(result, dict)
     assert result["threshold"] == services.settings.biometrics.threshold
@@ -385,3 +386,21 @@ async def test_job_finds_who_speaks_when(client, user, services: Services) -> No
         if s["end"] <= boundary:  # alice's part: not taken for bob at the default threshold
             assert s["speaker_id"] is None, s
     assert any(s["speaker_id"] == bob["speaker_id"] for s in result["segments"])
+
+
+async def test_a_failed_job_keeps_no_recording(
+    client, user, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voxclone.core.errors import VoxcloneError
+    from voxclone.services import voiceprints
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise VoxcloneError("the windows could not be cut")
+
+    monkeypatch.setattr(voiceprints, "windows", broken)
+    await speaker(client, user, "alice", clip(A1))
+    r = await client.post("/v1/biometrics/jobs", files=audio_file(clip(A2)), headers=user)
+    assert r.status_code == 202, r.text
+    job = await wait_for_job(client, r.json()["job_id"], user, timeout_s=120)
+    assert job["status"] == "failed" and "windows" in job["error"], job
+    assert not await services.blobs.exists(f"jobs/{job['job_id']}/input.wav")

@@ -390,6 +390,7 @@ class BiometricsService:
         embedder, vad = await self._models()
         found = await asyncio.to_thread(vad.segments, audio)
         if not await self._progress(job, 0.1):
+            await self.discard_input(job)
             return
         merged = voiceprints.merge_gaps(found, gap_s=self._settings.merge_gap_s)
         spans = voiceprints.windows(merged, window_s=self._settings.window_s)
@@ -399,6 +400,7 @@ class BiometricsService:
             vector = await asyncio.to_thread(embedder.embed, voiceprints.clip(audio, start, end))
             labelled.append(_label(index, start, end, vector, prints, params["threshold"]))
             if (i + 1) % 10 == 0 and not await self._progress(job, 0.1 + 0.9 * i / len(spans)):
+                await self.discard_input(job)
                 return
         result = _result(labelled, speakers, threshold=params["threshold"], audio=audio)
         async with self._sessions() as session:
@@ -410,6 +412,13 @@ class BiometricsService:
                 result=result,
             )
             await session.commit()
+        await self.discard_input(job)  # the result is all a finished job keeps
+
+    async def discard_input(self, job: Job) -> None:
+        """Delete a BIOMETRICS job's recording: once it is ready, failed or cancelled."""
+        key = job.params.get("input_key")
+        if isinstance(key, str):
+            await self._blobs.delete(key)
 
     async def _progress(self, job: Job, fraction: float) -> bool:
         """Record progress; False when the job is no longer running (cancelled)."""

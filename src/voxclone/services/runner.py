@@ -145,9 +145,13 @@ class JobRunner:
     async def _after_losing(self, job: Job) -> None:
         async with self._sessions() as session:
             now = await job_queries.get_job(session, job_id=job.id)
-        if now is not None and now.status == JobStatus.CANCELLED and job.kind == JobKind.FIT_VOICE:
+        if now is None or now.status != JobStatus.CANCELLED:
+            return
+        if job.kind == JobKind.FIT_VOICE:
             assert job.voice_id is not None
             await self._voices.mark_fit_failed(voice_id=job.voice_id, error="fitting was cancelled")
+        elif job.kind == JobKind.BIOMETRICS and self._biometrics is not None:
+            await self._biometrics.discard_input(job)
 
     async def _give_up(self, job: Job, message: str) -> None:
         async with self._sessions() as session:
@@ -157,3 +161,5 @@ class JobRunner:
             await session.commit()
         if job.kind == JobKind.FIT_VOICE and job.voice_id:
             await self._voices.mark_fit_failed(voice_id=job.voice_id, error=message)
+        elif job.kind == JobKind.BIOMETRICS and self._biometrics is not None:
+            await self._biometrics.discard_input(job)
