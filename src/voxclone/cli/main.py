@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -10,7 +12,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from voxclone.cli.provider import provider_app
 from voxclone.config import Settings
@@ -319,6 +321,76 @@ def transcribe(
         return writers[fmt](result.transcript)
 
     typer.echo(_run(work), nl=False)
+
+
+@app.command()
+def bench(
+    engine: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--engine", "-e", help="A TTS engine to time (repeatable); default: the default one."
+        ),
+    ] = None,
+    runs: Annotated[int, typer.Option(min=1, help="Timed runs per text.")] = 3,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="A voice clip to clone first (timed); default: each engine's own voice.",
+        ),
+    ] = None,
+) -> None:
+    """Time the configured TTS engines here: real-time factor and time to first audio."""
+    from voxclone.audio import decode_audio
+    from voxclone.engines.engines_file import engine_specs
+    from voxclone.engines.registry import EngineRegistry
+    from voxclone.services import bench as timing
+
+    settings = Settings()
+    names = engine or [settings.default_backend]
+    clip = None
+    registry = EngineRegistry(engine_specs(settings))
+    try:
+        for name in names:
+            registry.spec(name)  # an unknown name fails before anything is timed
+        if reference is not None:
+            clip = decode_audio(reference.read_bytes()).audio
+        steps = 2 + (clip is not None) + runs * len(timing.TEXTS)
+        rows: list[timing.Row] = []
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("timing", total=steps * len(names))
+            for i, name in enumerate(names):
+                rows += timing.measure_engine(
+                    functools.partial(registry.get_tts, name),
+                    runs=runs,
+                    reference=clip,
+                    step=_bench_step(bar, task, name, done=i * steps),
+                )
+                bar.update(task, completed=(i + 1) * steps)
+    except VoxcloneError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    finally:
+        registry.close()
+    typer.echo(timing.format_table(rows, runs))
+
+
+def _bench_step(bar: Progress, task: TaskID, name: str, *, done: int) -> Callable[[str], None]:
+    """A step callback that shows what ``name`` is doing and the steps finished before it."""
+    begun = itertools.count()
+
+    def step(what: str) -> None:
+        bar.update(task, description=f"{name}: {what}", completed=done + next(begun))
+
+    return step
 
 
 def main() -> None:
