@@ -403,6 +403,9 @@ class BiometricsService:
                 await self.discard_input(job)
                 return
         result = _result(labelled, speakers, threshold=params["threshold"], audio=audio)
+        # Deleted first, so that a job seen finished has nothing left behind; should the write
+        # below fail, the job fails (a retry would find no recording), and nothing leaks.
+        await self.discard_input(job)
         async with self._sessions() as session:
             await job_queries.finish_job(
                 session,
@@ -412,13 +415,11 @@ class BiometricsService:
                 result=result,
             )
             await session.commit()
-        await self.discard_input(job)  # the result is all a finished job keeps
 
     async def discard_input(self, job: Job) -> None:
-        """Delete a BIOMETRICS job's recording: once it is ready, failed or cancelled."""
-        key = job.params.get("input_key")
-        if isinstance(key, str):
-            await self._blobs.delete(key)
+        """Delete a BIOMETRICS job's recording: the result is all a finished job keeps."""
+        if job.params.get("input_key") == job_input_key(job.id):
+            await self._blobs.delete_prefix(f"jobs/{job.id}")  # its folder too, not just the file
 
     async def _progress(self, job: Job, fraction: float) -> bool:
         """Record progress; False when the job is no longer running (cancelled)."""

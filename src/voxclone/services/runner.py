@@ -154,6 +154,8 @@ class JobRunner:
             await self._biometrics.discard_input(job)
 
     async def _give_up(self, job: Job, message: str) -> None:
+        if job.kind == JobKind.BIOMETRICS and self._biometrics is not None:
+            await self._biometrics.discard_input(job)  # before the job is seen to have failed
         async with self._sessions() as session:
             await job_queries.finish_job(
                 session, job_id=job.id, status=JobStatus.FAILED, error=message, attempt=job.attempts
@@ -161,5 +163,3 @@ class JobRunner:
             await session.commit()
         if job.kind == JobKind.FIT_VOICE and job.voice_id:
             await self._voices.mark_fit_failed(voice_id=job.voice_id, error=message)
-        elif job.kind == JobKind.BIOMETRICS and self._biometrics is not None:
-            await self._biometrics.discard_input(job)
