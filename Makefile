@@ -32,7 +32,9 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/api_latency.py
 	$(BIN)/python benchmarks/engine_speed.py --engines piper,local
+	$(BIN)/python benchmarks/kokoro_profile.py
 	$(BIN)/python benchmarks/cloning_quality.py
+	$(BIN)/python benchmarks/speech_services.py
 	$(BIN)/python benchmarks/gateway_overhead.py
 	$(BIN)/python benchmarks/distributed.py
 
