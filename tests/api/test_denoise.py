@@ -471,18 +471,19 @@ def test_ws_client_disconnecting_mid_stream_frees_the_state(ws_app: WsApp) -> No
 
 
 def test_ws_too_many_streams_are_refused_until_one_ends(ws_app: WsApp) -> None:
+    # Each stream connects only once the one before has started: a socket that waited while
+    # another loaded the model could pass the 1 s idle limit on a slow host and be closed.
     url = f"{WS_PATH}?api_key={ws_app.key}"
-    with (
-        ws_app.client.websocket_connect(url) as first,
-        ws_app.client.websocket_connect(url) as second,
-    ):
-        for ws in (first, second):
-            ws.send_json({"type": "start", "sample_rate": 16000})
-            assert ws.receive_json()["type"] == "started"
-        with ws_app.client.websocket_connect(url) as third:
-            third.send_json({"type": "start", "sample_rate": 16000})
-            error, code = error_and_close(third)
-        assert error["error"] == "rate_limited" and code == 1013
+    with ws_app.client.websocket_connect(url) as first:
+        first.send_json({"type": "start", "sample_rate": 16000})
+        assert first.receive_json()["type"] == "started"
+        with ws_app.client.websocket_connect(url) as second:
+            second.send_json({"type": "start", "sample_rate": 16000})
+            assert second.receive_json()["type"] == "started"
+            with ws_app.client.websocket_connect(url) as third:
+                third.send_json({"type": "start", "sample_rate": 16000})
+                error, code = error_and_close(third)
+            assert error["error"] == "rate_limited" and code == 1013
     ws_app.wait_released()
     with ws_app.client.websocket_connect(url) as again:
         again.send_json({"type": "start", "sample_rate": 16000})
