@@ -328,3 +328,46 @@ def test_fit_returns_a_json_recipe_that_the_post_processing_accepts(tmp_path: Pa
     out = apply_post(fake_render("a test", style, "en"), post)
     assert out.sample_rate == 24000
     assert np.all(np.isfinite(out.samples))
+
+
+@needs_world
+def test_search_nudges_the_pitch_level_towards_what_the_encoder_prefers() -> None:
+    """The pitch statistics put the level at 1.0; an encoder that only hears pitch and likes
+    a semitone higher best gets it from the refinement step."""
+    from voxclone.engines.fitting.fit import _search
+    from voxclone.engines.fitting.reference import (
+        PitchStats,
+        ReferenceAnalysis,
+        long_term_spectrum,
+    )
+
+    clip = voiced(1.5, 130.0, rate=RATE)
+    preferred = 130.0 * 2 ** (1 / 12)
+
+    def pitch_only(audio: Audio) -> FloatArray:
+        angle = 12 * np.log2(measured_f0(audio) / preferred) / 4  # a quarter radian per semitone
+        return np.array([np.cos(angle), np.sin(angle)], dtype=np.float32)
+
+    analysis = ReferenceAnalysis(
+        speech=clip,
+        duration_s=1.5,
+        speech_s=1.5,
+        speech_ratio=1.0,
+        level_dbfs=-12.0,
+        stationarity=0.5,
+        pitch=PitchStats(median_hz=130.0, spread_st=1.0, voiced_share=1.0),
+        spectrum_db=long_term_spectrum(clip),
+    )
+    start = {"f0_ratio": 1.0, "f0_range": 1.0, "formant": 1.0}
+    found = _search(
+        analysis,
+        [world.analyse(clip)],
+        start,
+        (1.0,),
+        {"aa": 1.0},
+        np.array([1.0, 0.0], dtype=np.float32),  # the preferred pitch
+        pitch_only,
+    )
+    assert found.post["f0_ratio"] == pytest.approx(2 ** (1 / 12), abs=1e-3)
+    assert found.score > 0.99
+    assert found.post["formant"] == 1.0 and len(found.post["eq_db"]) == len(found.post["eq_hz"])
