@@ -18,6 +18,7 @@ from voxclone.api.routes import (
     health,
     jobs,
     keys,
+    openai_speech,
     sovits,
     speakers,
     synthesis,
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
     for module in (health, keys, voices, synthesis, jobs, sovits, engines):
         app.include_router(module.router)
-    for module in (transcription, denoise, speakers):
+    for module in (transcription, openai_speech, denoise, speakers):
         app.include_router(module.router)
     app.include_router(speakers.jobs_router)
     return app

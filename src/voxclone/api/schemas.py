@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from voxclone.db.tables import ApiKey, Job, Speaker, SpeakerEnrollment, Voice
+from voxclone.services.synthesis import MAX_SPEED, MIN_SPEED
 
 
 class KeyCreate(BaseModel):
@@ -161,6 +162,50 @@ class TextToSpeechBody(BaseModel):
     voice_settings: VoiceSettings | None = None
     seed: int | None = None
     output_format: str | None = None
+
+
+# --- OpenAI-compatible speech -------------------------------------------------------------------
+
+
+class VoiceRef(BaseModel):
+    """OpenAI's custom-voice object, ``{"id": "..."}``: a voxclone voice id or name."""
+
+    id: str
+
+
+class SpeechCreate(BaseModel):
+    """The body of OpenAI's ``POST /v1/audio/speech``."""
+
+    model: str = Field(
+        description="tts-1, tts-1-hd or gpt-4o-mini-tts (the voice's own backend), "
+        "or a voxclone backend name (local, piper…)."
+    )
+    input: str = Field(description="The text: 1 to limits.max_text_chars (5000) characters.")
+    voice: str | VoiceRef = Field(
+        description="A voice id or name of this key's voices; a name shared by several voices "
+        'means the most recently created one. Also {"id": ...}.'
+    )
+    response_format: str = Field(
+        "mp3", description="mp3, opus (Ogg Opus), flac, wav, or pcm (raw s16le, 24 kHz, mono)."
+    )
+    speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
+    instructions: str | None = Field(None, description="Accepted and ignored.")
+    stream_format: str | None = Field(None, description="audio (the default); sse is refused.")
+    stream: bool | None = Field(
+        None, description="Accepted and ignored: the audio is always the response body."
+    )
+
+
+class ModelPublic(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = Field(description="When this server started, in Unix seconds.")
+    owned_by: str = "voxclone"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelPublic]
 
 
 class EngineStatus(BaseModel):

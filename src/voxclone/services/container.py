@@ -57,6 +57,8 @@ class Services:
     admin_key_generated: bool
     version: str = __version__
     started_at: float = 0.0
+    started_unix: int = 0
+    """When ``start`` ran, in Unix seconds (``created`` of the models in GET /v1/models)."""
     sweeper: JobSweeper | None = None
     """Distributed mode only: re-enqueues from the database the jobs the queue lost."""
 
@@ -73,6 +75,7 @@ class Services:
         """
         await upgrade_database(self.settings.resolved_database_url)
         self.started_at = time.monotonic()
+        self.started_unix = int(time.time())
         if not run_jobs:
             return
         await self.queue.start(self.runner)

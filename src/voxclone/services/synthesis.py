@@ -24,6 +24,7 @@ from voxclone.core.errors import (
     ProviderError,
     ProviderRejected,
     ProviderTimeout,
+    UnknownModel,
     UnsupportedFormat,
     VoxcloneError,
 )
@@ -42,6 +43,8 @@ from voxclone.storage.base import BlobStore
 log = logging.getLogger(__name__)
 
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
+OPENAI_TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts", "gpt-4o-mini-tts-2025-12-15")
+"""OpenAI's speech model names; each means the voice's own backend (POST /v1/audio/speech)."""
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 48000
 
 
@@ -140,17 +143,36 @@ class SynthesisService:
 
     # --- validation --------------------------------------------------------------------------
 
-    def check_text(self, text: str | None) -> str:
+    def check_text(self, text: str | None, *, field: str = "text") -> str:
+        """``text`` if it holds 1 to ``max_text_chars`` characters; errors name ``field``."""
         if text is None or not text.strip():
-            raise MissingField("text is required and must not be empty", field="text")
+            raise MissingField(f"{field} is required and must not be empty", field=field)
         if len(text) > self._limits.max_text_chars:
             raise InvalidText(
-                f"text is {len(text)} characters long; at most "
+                f"{field} is {len(text)} characters long; at most "
                 f"{self._limits.max_text_chars} are allowed",
+                field=field,
                 length=len(text),
                 max_chars=self._limits.max_text_chars,
             )
         return text
+
+    def backend_for_model(self, model: str) -> str | None:
+        """The TTS engine an OpenAI-style ``model`` means: OpenAI's names (``tts-1``…) mean
+        None, the voice's own backend; otherwise ``model`` must name a TTS engine."""
+        name = model.strip()
+        if not name:
+            raise MissingField("model is required and must not be empty", field="model")
+        if name in OPENAI_TTS_MODELS:
+            return None
+        if name not in self._engines.names("tts"):
+            known = [*OPENAI_TTS_MODELS, *self._engines.names("tts")]
+            raise UnknownModel(
+                f"unknown text-to-speech model {name!r}; known: {', '.join(known)}",
+                model=name,
+                known=known,
+            )
+        return name
 
     async def _plan(self, *, key_id: str, req: SynthesisRequest) -> _Plan:
         text = self.check_text(req.text)

@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from voxclone.audio import check_duration, decode_audio, media_type
 from voxclone.config import LimitSettings
-from voxclone.core.errors import Conflict, InvalidInput, MissingField, NotFound, UnsupportedLanguage
+from voxclone.core.errors import (
+    Conflict,
+    InvalidId,
+    InvalidInput,
+    MissingField,
+    NotFound,
+    UnsupportedLanguage,
+)
 from voxclone.core.types import Audio, JobKind, JobStatus, VoiceStatus, new_id, parse_id
 from voxclone.db import cache as cache_queries
 from voxclone.db import jobs as job_queries
@@ -278,6 +285,29 @@ class VoiceService:
         if voice is None:
             raise NotFound(f"voice {voice_id} not found", voice_id=voice_id)
         return voice
+
+    async def find(self, *, key_id: str, voice: str) -> Voice:
+        """The key's voice whose id is ``voice``, else the newest of its voices named ``voice``
+        (names need not be unique; they match exactly, after trimming spaces). Another key's
+        voices are never found, by id or by name."""
+        ref = voice.strip()
+        if not ref:
+            raise MissingField("voice is required and must not be empty", field="voice")
+        try:
+            voice_id: str | None = parse_id(ref, what="voice")
+        except InvalidId:
+            voice_id = None
+        async with self._sessions() as session:
+            found = None
+            if voice_id is not None:
+                found = await voice_queries.get_voice(session, voice_id=voice_id, key_id=key_id)
+            if found is None:
+                found = await voice_queries.get_voice_by_name(session, name=ref, key_id=key_id)
+        if found is None:
+            raise NotFound(
+                f"voice {ref!r} not found: no voice of this key has that id or name", voice=ref
+            )
+        return found
 
     async def list(self, *, key_id: str, limit: int = 100, offset: int = 0) -> list[Voice]:
         async with self._sessions() as session:

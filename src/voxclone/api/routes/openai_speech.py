@@ -1,0 +1,111 @@
+"""OpenAI's text-to-speech API: ``POST /v1/audio/speech`` and ``GET /v1/models``, so the
+official ``openai`` SDK (and anything built for OpenAI's speech API) can speak in a cloned voice.
+
+``voice`` is one of the key's voices, by id or by name; ``model`` is OpenAI's name (the voice's
+own backend) or a voxclone backend. Synthesis is ``POST /v1/text-to-speech/{voice_id}``'s: the
+same cache, the same headers, the same errors.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from voxclone.api.audio import audio_response
+from voxclone.api.deps import ServicesDep, UserKey
+from voxclone.api.schemas import ModelList, ModelPublic, SpeechCreate, VoiceRef
+from voxclone.core.errors import UnsupportedFormat
+from voxclone.services.openai_models import ModelEntry, get_model, list_models
+from voxclone.services.synthesis import SynthesisRequest
+
+router = APIRouter(tags=["openai-compatible"])
+
+RESPONSE_FORMATS = {"mp3": "mp3", "opus": "opus", "flac": "flac", "wav": "wav", "pcm": "pcm"}
+"""OpenAI's ``response_format`` -> voxclone's output format (``opus`` is Opus in Ogg)."""
+PCM_SAMPLE_RATE = 24000
+"""OpenAI's ``pcm`` is 24 kHz: clients play it at that rate, so every engine's audio is
+resampled to it."""
+STREAM_FORMATS = ("audio",)
+
+
+@router.post(
+    "/v1/audio/speech",
+    responses={
+        200: {
+            "content": {
+                "audio/mpeg": {},
+                "audio/ogg": {},
+                "audio/flac": {},
+                "audio/wav": {},
+                "application/octet-stream": {},
+            }
+        }
+    },
+)
+async def create_speech(body: SpeechCreate, services: ServicesDep, user: UserKey) -> Response:
+    """OpenAI-compatible speech: the audio is the response body (``response_format``, mp3 by
+    default), with voxclone's X-Audio-Duration, X-Voice-Id, X-Backend, X-Synthesis-Time-Ms and
+    X-Cache headers. ``instructions`` and ``stream`` are accepted and ignored."""
+    assert user.key_id is not None
+    synthesis = services.synthesis
+    text = synthesis.check_text(body.input, field="input")
+    backend = synthesis.backend_for_model(body.model)
+    fmt = _output_format(body.response_format)
+    _check_stream_format(body.stream_format)
+    wanted = body.voice.id if isinstance(body.voice, VoiceRef) else body.voice
+    voice = await services.voices.find(key_id=user.key_id, voice=wanted)
+    result = await synthesis.synthesize_now(
+        key_id=user.key_id,
+        req=SynthesisRequest(
+            voice_id=voice.id,
+            text=text,
+            backend=backend,
+            format=fmt,
+            sample_rate=PCM_SAMPLE_RATE if fmt == "pcm" else None,
+            speed=body.speed,
+        ),
+    )
+    return audio_response(result)
+
+
+@router.get("/v1/models", response_model=ModelList)
+async def list_openai_models(services: ServicesDep, _user: UserKey) -> ModelList:
+    """OpenAI's model list: ``tts-1``, ``tts-1-hd``, ``gpt-4o-mini-tts``…, the text-to-speech
+    backends, ``whisper-1`` and the speech-to-text backends. ``created`` is when this server
+    started (engines have no release date)."""
+    created = services.started_unix
+    return ModelList(data=[_public(m, created) for m in list_models(services.engines)])
+
+
+@router.get("/v1/models/{model_id}", response_model=ModelPublic)
+async def get_openai_model(model_id: str, services: ServicesDep, _user: UserKey) -> ModelPublic:
+    """One model of ``GET /v1/models``, or 404."""
+    return _public(get_model(services.engines, model_id), services.started_unix)
+
+
+def _public(model: ModelEntry, created: int) -> ModelPublic:
+    return ModelPublic(id=model.id, created=created)
+
+
+def _output_format(value: str) -> str:
+    fmt = RESPONSE_FORMATS.get(value.strip().lower())
+    if fmt is None:
+        supported = list(RESPONSE_FORMATS)
+        raise UnsupportedFormat(
+            f"response_format {value!r} is not supported; use one of {', '.join(supported)}",
+            field="response_format",
+            format=value,
+            supported=supported,
+        )
+    return fmt
+
+
+def _check_stream_format(value: str | None) -> None:
+    if value is None or value.strip().lower() in STREAM_FORMATS:
+        return
+    raise UnsupportedFormat(
+        f"stream_format {value!r} is not supported; voxclone sends the audio itself "
+        "(stream_format audio), not server-sent events",
+        field="stream_format",
+        format=value,
+        supported=list(STREAM_FORMATS),
+    )
