@@ -12,14 +12,18 @@ from voxclone.audio.codec import (
 )
 from voxclone.audio.edit import concat_with_crossfade
 from voxclone.audio.resample import resample
+from voxclone.audio.stream import STREAM_FORMATS, StreamEncoder, check_stream_format
 from voxclone.audio.validate import check_duration, is_silent, peak_dbfs, rms_dbfs
 
 __all__ = [
     "ACCEPTED_INPUT_FORMATS",
+    "STREAM_FORMATS",
     "SUPPORTED_OUTPUT_FORMATS",
     "AudioInfo",
     "DecodedAudio",
+    "StreamEncoder",
     "check_duration",
+    "check_stream_format",
     "concat_with_crossfade",
     "decode_audio",
     "encode_audio",

@@ -9,6 +9,7 @@ although libsndfile opens many more formats.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
-from voxclone.audio import riff
+from voxclone.audio import mp3, riff
 from voxclone.audio.resample import resample
 from voxclone.core.errors import (
     AudioDurationOutOfRange,
@@ -57,6 +58,9 @@ _ENCODER_RATES = {
     "mp3": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
     "opus": (8000, 12000, 16000, 24000, 48000),
 }
+
+MP3_STREAM_COMPRESSION = 0.5
+"""libsndfile's compression level for streamed MP3 (0: best, 1: smallest), at a constant rate."""
 
 _READ_BLOCK_FRAMES = 65536
 _SF_ERR_UNRECOGNISED_FORMAT = 1  # libsndfile's public error code for "not a format I know"
@@ -142,19 +146,10 @@ def encode_audio(audio: Audio, fmt: str = "wav", *, sample_rate: int | None = No
     nothing at all for an empty FLAC or MP3 file).
     """
     fmt = _output_format(fmt)
-    if sample_rate is not None:
-        audio = resample(audio, sample_rate)
-    allowed = _ENCODER_RATES.get(fmt)
-    if allowed is not None and audio.sample_rate not in allowed:
-        higher = [rate for rate in allowed if rate >= audio.sample_rate]
-        audio = resample(audio, higher[0] if fmt == "mp3" and higher else allowed[-1])
+    audio = resample(audio, output_rate(fmt, sample_rate or audio.sample_rate))
     samples: FloatArray = np.clip(audio.samples, -1.0, 1.0)
     if fmt == "pcm":
-        # Full scale is 32768, as in libsndfile. (libsndfile floors where this rounds, so a
-        # WAV's data chunk can differ from "pcm" by one step.)
-        scaled = np.clip(np.rint(samples * 32768.0), -32768, 32767)
-        pcm: npt.NDArray[np.int16] = scaled.astype("<i2")
-        return pcm.tobytes()
+        return pcm_s16le(samples)
     if samples.size == 0:
         raise ValueError(f"cannot encode empty audio as {fmt}")
     major, subtype = _OUTPUT_ENCODINGS[fmt]
@@ -168,6 +163,126 @@ def encode_audio(audio: Audio, fmt: str = "wav", *, sample_rate: int | None = No
             sample_rate=audio.sample_rate,
         ) from exc
     return buffer.getvalue()
+
+
+def output_rate(fmt: str, rate: int) -> int:
+    """The rate ``fmt`` is written at when ``rate`` is asked for: ``rate`` itself, or for MP3
+    the next rate up that the encoder accepts (48 kHz above them all), for Opus 48 kHz."""
+    allowed = _ENCODER_RATES.get(_output_format(fmt))
+    if allowed is None or rate in allowed:
+        return rate
+    higher = [accepted for accepted in allowed if accepted >= rate]
+    return higher[0] if fmt == "mp3" and higher else allowed[-1]
+
+
+def pcm_s16le(samples: FloatArray) -> bytes:
+    """Samples in [-1, 1] as raw signed 16-bit little-endian PCM ("pcm"; a WAV's data)."""
+    # Full scale is 32768, as in libsndfile. (libsndfile floors where this rounds, so a WAV's
+    # data chunk can differ from "pcm" by one step.)
+    scaled = np.clip(np.rint(samples * 32768.0), -32768, 32767)
+    pcm: npt.NDArray[np.int16] = scaled.astype("<i2")
+    return pcm.tobytes()
+
+
+class Mp3Frames:
+    """One MP3 encoder for a whole stream: audio in, piece by piece; MP3 frames out.
+
+    One encoder carries its state from piece to piece, so the pieces join without a gap; an
+    encoder per piece would add its delay and padding (tens of milliseconds) at every seam.
+    The frames are constant bit rate (``MP3_STREAM_COMPRESSION``: 160 kbit/s at 44.1 and 48
+    kHz, 80 at 16 to 24 kHz) and have no Xing/Info frame, which only a complete file can carry:
+    without one, decoders (libsndfile among them) work out the length of a variable bit rate
+    stream from its first frame, and cut it short. The encoder holds back about a frame, which
+    comes out with the next piece or from ``finish``. Calls take turns: ``close`` from another
+    thread (a stream cancelled while a piece is being encoded) waits for that piece.
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        if sample_rate not in _ENCODER_RATES["mp3"]:
+            raise ValueError(f"MP3 cannot be written at {sample_rate} Hz")
+        self.sample_rate = sample_rate
+        self._sink = _AppendedBytes()
+        self._head: bytes | None = b""  # the start, until it shows whether it is a tag frame
+        self._lock = threading.Lock()
+        try:
+            self._file = sf.SoundFile(
+                self._sink,
+                "w",
+                samplerate=sample_rate,
+                channels=1,
+                format="MP3",
+                subtype="MPEG_LAYER_III",
+                bitrate_mode="CONSTANT",
+                compression_level=MP3_STREAM_COMPRESSION,
+            )
+        except sf.SoundFileError as exc:
+            raise VoxcloneError(
+                f"could not start an MP3 stream: {_reason(exc)}", sample_rate=sample_rate
+            ) from exc
+
+    def encode(self, samples: FloatArray) -> bytes:
+        """The frames that ``samples`` (at ``sample_rate``, in [-1, 1]) complete."""
+        with self._lock:
+            self._file.write(np.clip(samples, -1.0, 1.0))
+            return self._frames()
+
+    def finish(self) -> bytes:
+        """The frames the encoder still holds; the encoder is closed."""
+        with self._lock:
+            self._file.close()
+            return self._frames() + (self._head or b"")
+
+    def close(self) -> None:
+        """Drop what the encoder holds (idempotent)."""
+        with self._lock:
+            self._file.close()
+
+    def _frames(self) -> bytes:
+        data = self._sink.take()
+        if self._head is None:
+            return data
+        self._head += data
+        tag = mp3.tag_frame_length(self._head)
+        if tag is None:
+            return b""
+        data, self._head = self._head[tag:], None
+        return data
+
+
+class _AppendedBytes:
+    """A file for libsndfile to write to that keeps only what is appended, until taken.
+
+    When it closes, libsndfile seeks back to rewrite the Xing/Info frame with the totals; those
+    writes, over bytes already taken, are dropped.
+    """
+
+    def __init__(self) -> None:
+        self._position = 0
+        self._end = 0
+        self._new = bytearray()
+
+    def take(self) -> bytes:
+        data = bytes(self._new)
+        self._new.clear()
+        return data
+
+    def write(self, data: bytes) -> int:
+        if self._position == self._end:
+            self._new += data
+            self._end += len(data)
+        self._position += len(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._end}[whence]
+        self._position = base + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        return b""  # nothing written can be read back
 
 
 def media_type(fmt: str) -> str:

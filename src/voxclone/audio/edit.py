@@ -55,6 +55,20 @@ def concat_with_crossfade(
     return Audio(np.concatenate(joined).astype(np.float32, copy=False), rate)
 
 
+def fade_ends(audio: Audio, *, fade_in: bool, fade_out: bool, fade_ms: float = 5.0) -> Audio:
+    """A copy of ``audio`` faded in at its start and/or out at its end over ``fade_ms`` (less
+    for a chunk shorter than two fades): the seams of chunks sent one after the other, unjoined."""
+    if fade_ms < 0:
+        raise ValueError(f"fade_ms must not be negative, got {fade_ms}")
+    samples = audio.samples.copy()
+    length = min(round(fade_ms * audio.sample_rate / 1000), samples.size // 2)
+    if fade_in:
+        _fade_in(samples, length)
+    if fade_out:
+        _fade_out(samples, length)
+    return Audio(samples, audio.sample_rate)
+
+
 def _ramp_up(length: int) -> FloatArray:
     """Gains rising from near 0 to near 1; ``ramp + ramp[::-1] == 1`` element by element."""
     return ((np.arange(length, dtype=np.float32) + 0.5) / length).astype(np.float32)

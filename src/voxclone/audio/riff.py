@@ -15,6 +15,8 @@ from voxclone.core.errors import InvalidAudio
 
 _HEADER = struct.Struct("<4sI4s")
 _CHUNK_HEADER_SIZE = 8
+UNKNOWN_SIZE = 0xFFFFFFFF
+"""The data size of a WAV written as a stream, before its length was known: "to the end"."""
 # A real WAV has a handful of chunks before its data; this bounds the walk on hostile input.
 _MAX_CHUNKS_BEFORE_DATA = 1000
 
@@ -36,7 +38,8 @@ def is_riff_wave(data: bytes) -> bool:
 def check_wave(data: bytes) -> Chunk:
     """Return the ``data`` chunk of a WAV file, or raise InvalidAudio if the file lies.
 
-    Every chunk up to and including ``data`` must fit inside the bytes present. Chunks after
+    Every chunk up to and including ``data`` must fit inside the bytes present, except a
+    ``data`` chunk of size 0xFFFFFFFF (a streamed WAV), which runs to the end. Chunks after
     ``data`` (metadata such as LIST or id3) are not checked: they do not change the samples.
     """
     if len(data) < _HEADER.size:
@@ -54,6 +57,9 @@ def check_wave(data: bytes) -> Chunk:
         chunk_id, size = chunk_header.unpack_from(data, position)
         chunk = Chunk(id=chunk_id, offset=position + _CHUNK_HEADER_SIZE, size=size)
         present = len(data) - chunk.offset
+        if chunk_id == b"data" and size == UNKNOWN_SIZE:
+            size = present  # a streamed WAV: its data runs to the end of the file
+            chunk = Chunk(id=chunk_id, offset=chunk.offset, size=size)
         if size > present:
             name = chunk_id.decode("latin-1")
             raise InvalidAudio(
