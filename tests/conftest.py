@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
+import openai
 import pytest
 import soundfile as sf
 
@@ -62,6 +65,32 @@ def tone_wav(seconds: float = 4.0, rate: int = 16000, hz: float = 180.0, fmt: st
     buf = io.BytesIO()
     sf.write(buf, samples, rate, format=fmt)
     return buf.getvalue()
+
+
+@dataclass
+class StreamedSpeech:
+    headers: httpx.Headers
+    pieces: list[bytes]
+    arrivals: list[float]
+    """Seconds from the request to each piece."""
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.pieces)
+
+
+def stream_speech(sdk: openai.OpenAI, *, voice: str, text: str) -> StreamedSpeech:
+    """MP3 from POST /v1/audio/speech with ``"stream": true``, read through the official SDK as
+    the pieces come (Kokoro-FastAPI's streaming call)."""
+    started = time.perf_counter()
+    with sdk.audio.speech.with_streaming_response.create(
+        model="tts-1", voice=voice, input=text, response_format="mp3", extra_body={"stream": True}
+    ) as response:
+        got = StreamedSpeech(response.headers, [], [])
+        for piece in response.iter_bytes():
+            got.arrivals.append(time.perf_counter() - started)
+            got.pieces.append(piece)
+    return got
 
 
 @pytest.fixture(scope="session")

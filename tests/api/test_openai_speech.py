@@ -227,7 +227,9 @@ async def test_speed_out_of_range_is_422_naming_speed(client, user, voice_id, sp
     assert str(body["message"]).startswith("speed:")
 
 
-async def test_instructions_and_stream_are_accepted_and_ignored(client, user, voice_id) -> None:
+async def test_instructions_are_ignored_and_a_streamed_hit_is_the_cached_file(
+    client, user, voice_id
+) -> None:
     plain = await speech(client, user, voice=voice_id, input=TEXT, response_format="wav")
     r = await speech(
         client,

@@ -15,11 +15,12 @@ import openai
 import pytest
 import soundfile as sf
 
-from tests.conftest import ADMIN_KEY, make_settings
+from tests.conftest import ADMIN_KEY, make_settings, stream_speech
 from tests.e2e.test_piper_end_to_end import reference_clip
 from tests.remote.servers import ThreadServer
 from voxclone.api.app import create_app
 from voxclone.audio import decode_audio
+from voxclone.audio.mp3 import tag_frame_length
 from voxclone.engines.catalog import builtin_specs
 from voxclone.engines.registry import EngineRegistry
 from voxclone.services.container import build_services
@@ -118,6 +119,29 @@ def test_streaming_response(sdk: openai.OpenAI, voice_id: str) -> None:
     decoded = decode_audio(b"".join(chunks)).audio
     assert 2.0 < decoded.duration_s < 6.5, decoded.duration_s
     assert rms(decoded.samples) > 0.01
+
+
+def test_speech_streamed_as_it_is_synthesized(sdk: openai.OpenAI, voice_id: str) -> None:
+    """Kokoro-FastAPI's ``"stream": true``: the mp3 comes a sentence at a time."""
+    text = "Streaming starts right away. The second sentence follows. Then a third one."
+    got = stream_speech(sdk, voice="narrator", text=text)
+    assert got.headers["content-type"] == "audio/mpeg"
+    assert got.headers["X-Voice-Id"] == voice_id
+    assert got.headers["X-Cache"] == "MISS"
+    assert "X-Audio-Duration" not in got.headers  # not known when the headers go out
+    assert len(got.pieces) >= 2
+    data = got.data
+    assert tag_frame_length(data) == 0  # plain frames
+    decoded = decode_audio(data)
+    samples, rate = sf.read(io.BytesIO(data), dtype="float32")
+    assert decoded.sample_rate == rate == 22050
+    assert len(samples) == decoded.audio.samples.size
+    assert 3.0 < decoded.audio.duration_s < 10.0, decoded.audio.duration_s
+    assert rms(decoded.audio.samples) > 0.01
+    heard = sdk.audio.transcriptions.create(
+        model="whisper-1", file=("speech.mp3", data), language="en"
+    )
+    assert jiwer.wer(words(text), words(heard.text)) <= 0.25, heard.text
 
 
 def test_pcm_is_24khz(sdk: openai.OpenAI, voice_id: str) -> None:

@@ -13,6 +13,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from tests.conftest import ADMIN_KEY, EVAL_SPEECH, make_settings, wait_for_job
+from tests.remote.servers import ThreadServer
 from voxclone.api.app import create_app
 from voxclone.engines.catalog import builtin_specs
 from voxclone.engines.registry import EngineRegistry
@@ -133,3 +134,39 @@ def test_cli_keys_voices_and_say(tmp_path, monkeypatch) -> None:
     r = runner.invoke(app, ["say", "--voice", "narrator", "-o", str(out), "Hi."])
     assert r.exit_code == 1
     assert "VOXCLONE_API_KEY" in r.output
+
+
+def test_streamed_speech_over_a_socket(tmp_path) -> None:
+    """POST /v1/text-to-speech/{id}/stream under uvicorn: Piper's sentences arrive one by one."""
+    settings = make_settings(tmp_path, default_backend="piper")
+    services = build_services(settings, engines=EngineRegistry(builtin_specs(settings)))
+    clip = reference_clip()
+    text = "The early train was quiet. Rain tapped against the windows. Nobody said a word."
+    with ThreadServer(create_app(services=services)) as url, httpx.Client(timeout=120) as c:
+        key = c.post(f"{url}/v1/keys", json={}, headers={"X-API-Key": ADMIN_KEY}).json()
+        user = {"Authorization": f"Bearer {key['api_key']}"}
+        r = c.post(
+            f"{url}/v1/voices",
+            data={"name": "speaker", "backend": "piper"},
+            files={"ref_audio": (clip.name, clip.read_bytes(), "application/octet-stream")},
+            headers=user,
+        )
+        assert r.status_code == 201, r.text
+        voice_id = r.json()["voice_id"]
+        with c.stream(
+            "POST", f"{url}/v1/text-to-speech/{voice_id}/stream", json={"text": text}, headers=user
+        ) as streamed:
+            assert streamed.status_code == 200
+            assert streamed.headers["X-Backend"] == "piper"
+            assert streamed.headers["X-Cache"] == "MISS"
+            pieces = list(streamed.iter_raw())
+        whole = c.post(f"{url}/v1/text-to-speech/{voice_id}", json={"text": text}, headers=user)
+    assert len(pieces) >= 2  # a sentence at a time, not one body at the end
+    samples, rate = sf.read(io.BytesIO(b"".join(pieces)), dtype="float32")
+    assert rate == 22050
+    seconds = len(samples) / rate
+    assert 3.0 < seconds < 10.0, seconds  # about 14 words of speech
+    assert float(np.sqrt(np.mean(samples**2))) > 0.01  # speech, not silence
+    # The stream filled the cache; the whole file is the same speech, crossfaded at the seams.
+    assert whole.headers["X-Cache"] == "HIT"
+    assert float(whole.headers["X-Audio-Duration"]) == pytest.approx(seconds, abs=0.05)

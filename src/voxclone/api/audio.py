@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import Response
+from fastapi.responses import StreamingResponse
 
 from voxclone.audio import SUPPORTED_OUTPUT_FORMATS
 from voxclone.core.errors import UnsupportedFormat
+from voxclone.services.streaming import SynthesisStream
 from voxclone.services.synthesis import SynthesizedAudio
 
 EXTENSIONS = {
@@ -32,14 +34,35 @@ def parse_output_format(value: str) -> tuple[str, int | None]:
 
 
 def audio_response(result: SynthesizedAudio, *, filename: str = "speech") -> Response:
-    ext = result.media_type.split("/")[-1]
+    return Response(
+        content=result.data,
+        media_type=result.media_type,
+        headers=_audio_headers(result, filename=filename),
+    )
+
+
+def stream_response(stream: SynthesisStream, *, filename: str = "speech") -> StreamingResponse:
+    """The audio as it is synthesized, in chunked transfer encoding. On a cache miss the length
+    and the synthesis time are not known when the headers go out, so X-Audio-Duration and
+    X-Synthesis-Time-Ms are left out; a failure part way cuts the response short."""
+    return StreamingResponse(
+        stream.pieces,
+        media_type=stream.media_type,
+        headers=_audio_headers(stream, filename=filename),
+    )
+
+
+def _audio_headers(audio: SynthesizedAudio | SynthesisStream, *, filename: str) -> dict[str, str]:
+    ext = audio.media_type.split("/")[-1]
     headers = {
-        "X-Cache": "HIT" if result.cache_hit else "MISS",
-        "X-Backend": result.backend,
-        "X-Synthesis-Time-Ms": str(result.synthesis_ms),
-        "X-Audio-Duration": f"{result.duration_s:.3f}",
+        "X-Cache": "HIT" if audio.cache_hit else "MISS",
+        "X-Backend": audio.backend,
         "Content-Disposition": f'attachment; filename="{filename}.{ext}"',
     }
-    if result.voice_id:
-        headers["X-Voice-Id"] = result.voice_id
-    return Response(content=result.data, media_type=result.media_type, headers=headers)
+    if audio.synthesis_ms is not None:
+        headers["X-Synthesis-Time-Ms"] = str(audio.synthesis_ms)
+    if audio.duration_s is not None:
+        headers["X-Audio-Duration"] = f"{audio.duration_s:.3f}"
+    if audio.voice_id:
+        headers["X-Voice-Id"] = audio.voice_id
+    return headers

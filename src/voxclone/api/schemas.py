@@ -192,7 +192,9 @@ class SpeechCreate(BaseModel):
     instructions: str | None = Field(None, description="Accepted and ignored.")
     stream_format: str | None = Field(None, description="audio (the default); sse is refused.")
     stream: bool | None = Field(
-        None, description="Accepted and ignored: the audio is always the response body."
+        None,
+        description="true: send the audio as it is synthesized (chunked; mp3, wav or pcm), as "
+        "Kokoro-FastAPI does. Absent or false: the whole file at once.",
     )
 
 

@@ -49,6 +49,7 @@ class FakeEngine:
       ``create_voice_prompt`` takes ``fit_delay_s``, reporting progress as it goes; a
       transcript containing ``fail_marker`` makes it raise ``EngineError``.
     - ``close`` marks the engine closed; ``closed`` tells tests that it happened.
+    - ``chunks_made`` counts the chunks synthesized, so a test can tell when stepping stopped.
     """
 
     def __init__(
@@ -77,6 +78,7 @@ class FakeEngine:
         self.fit_delay_s = fit_delay_s
         self.closed = False
         self.synthesis_calls = 0
+        self.chunks_made = 0
         self._lock = threading.Lock()
 
     def capabilities(self) -> TTSCapabilities:
@@ -153,6 +155,8 @@ class FakeEngine:
                     backend=self.name,
                 )
             duration = max(MIN_SENTENCE_S, SECONDS_PER_CHAR * len(sentence)) / speed
+            with self._lock:
+                self.chunks_made += 1
             yield self._tone(pitch, duration)
 
     def _tone(self, pitch: float, duration_s: float) -> Audio:

@@ -1,4 +1,4 @@
-"""Text to speech in a stored voice: the cache, synchronous synthesis, and synthesis jobs."""
+"""Text to speech in a stored voice: the cache, synchronous and streamed synthesis, and jobs."""
 
 from __future__ import annotations
 
@@ -7,16 +7,22 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from voxclone.audio import SUPPORTED_OUTPUT_FORMATS, concat_with_crossfade, encode_audio, media_type
+from voxclone.audio import (
+    SUPPORTED_OUTPUT_FORMATS,
+    StreamEncoder,
+    check_stream_format,
+    concat_with_crossfade,
+    encode_audio,
+    media_type,
+)
 from voxclone.config import LimitSettings
 from voxclone.core.errors import (
-    EngineError,
     EngineUnavailable,
     InvalidInput,
     InvalidText,
@@ -37,6 +43,12 @@ from voxclone.engines.registry import EngineRegistry
 from voxclone.engines.text import split_sentences
 from voxclone.queue.base import JobQueue
 from voxclone.services.cache_hits import HitCounter
+from voxclone.services.streaming import (
+    EngineChunks,
+    SynthesisStream,
+    encoded_pieces,
+    one_piece,
+)
 from voxclone.services.voices import VoiceService, check_language, check_ready
 from voxclone.storage.base import BlobStore
 
@@ -113,6 +125,7 @@ class _Plan:
 
 
 ProgressSink = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 class SynthesisService:
@@ -274,7 +287,12 @@ class SynthesisService:
     async def _render_routed(
         self, plan: _Plan, *, progress: ProgressSink | None = None
     ) -> tuple[_Plan, SynthesizedAudio]:
-        """Render on the plan's engine; when it is down, on its fallback, and so on down the chain.
+        return await self._routed(plan, lambda served: self._render(served, progress=progress))
+
+    async def _routed(
+        self, plan: _Plan, attempt: Callable[[_Plan], Awaitable[T]]
+    ) -> tuple[_Plan, T]:
+        """``attempt`` the plan's engine; when it is down, its fallback, and so on down the chain.
 
         "Down" means a remote engine with no URL left that answered (``ProviderError`` other
         than a 4xx refusal, ``ProviderTimeout``) or an engine that cannot load. Returns the plan
@@ -282,7 +300,7 @@ class SynthesisService:
         every fallback fails too, the first engine's error is raised, listing what they said.
         """
         try:
-            return plan, await self._render(plan, progress=progress)
+            return plan, await attempt(plan)
         except (ProviderError, ProviderTimeout, EngineUnavailable) as exc:
             if isinstance(exc, ProviderRejected):
                 raise
@@ -300,7 +318,7 @@ class SynthesisService:
                     failure.message,
                     current,
                 )
-                return fallback, await self._render(fallback, progress=progress)
+                return fallback, await attempt(fallback)
             except VoxcloneError as exc:
                 tried[current] = exc.message
         if tried:
@@ -361,16 +379,13 @@ class SynthesisService:
         started = started if started is not None else time.perf_counter()
         expected = max(1, len(split_sentences(text)))
         chunks = await self._collect(engine, text, prompt, params, expected, progress)
-        audio = concat_with_crossfade(chunks)
-        data = await asyncio.to_thread(encode_audio, audio, fmt, sample_rate=sample_rate)
-        return SynthesizedAudio(
-            data=data,
-            media_type=media_type(fmt),
-            duration_s=round(audio.duration_s, 3),
+        return await _joined(
+            chunks,
+            engine=engine,
+            fmt=fmt,
+            sample_rate=sample_rate,
             voice_id=voice_id,
-            backend=engine.name,
-            synthesis_ms=round((time.perf_counter() - started) * 1000),
-            cache_hit=False,
+            started=started,
         )
 
     @staticmethod
@@ -383,34 +398,15 @@ class SynthesisService:
         progress: ProgressSink | None,
     ) -> list[Audio]:
         """Run the engine off the event loop, chunk by chunk, reporting progress between."""
-        chunks: list[Audio] = []
-        done = object()
-        iterator: Iterator[Audio] | None = None
-
-        def step() -> object:  # the first step also starts the engine: one thread hop fewer
-            nonlocal iterator
-            if iterator is None:
-                iterator = iter(engine.synthesize(text, prompt, params))
-            return next(iterator, done)
-
+        steps = EngineChunks(engine, text, prompt, params)
+        chunks = [await steps.first()]
         while True:
-            try:
-                chunk = await asyncio.to_thread(step)
-            except VoxcloneError:
-                raise
-            except Exception as exc:
-                raise EngineError(
-                    f"backend {engine.name!r} failed: {exc}", backend=engine.name
-                ) from exc
-            if chunk is done:
-                break
-            assert isinstance(chunk, Audio)
-            chunks.append(chunk)
             if progress is not None:
                 await progress(min(len(chunks) / expected, 0.99))
-        if not chunks:
-            raise EngineError(f"backend {engine.name!r} produced no audio", backend=engine.name)
-        return chunks
+            chunk = await anext(steps, None)
+            if chunk is None:
+                return chunks
+            chunks.append(chunk)
 
     # --- entry points ------------------------------------------------------------------------
 
@@ -461,6 +457,69 @@ class SynthesisService:
         await self._store(served, result)
         return result
 
+    async def stream(self, *, key_id: str, req: SynthesisRequest) -> SynthesisStream:
+        """Synchronous synthesis sent as it is made, in one of STREAM_FORMATS; the same checks,
+        cache and cache key as ``synthesize_now``.
+
+        A cache hit is the cached file. On a miss the first chunk is synthesized before this
+        returns, so anything that fails before there is audio (the voice, the engine, the
+        fallback chain) raises here as usual; fallbacks are tried only up to that chunk. The
+        rest is synthesized as ``pieces`` is iterated; once all of it was sent, the whole
+        file, encoded as ``synthesize_now`` would have, goes into the cache.
+        """
+        check_stream_format(req.format)
+        plan = await self._plan(key_id=key_id, req=req)
+        hit = await self._cached(plan)
+        if hit is not None:
+            return SynthesisStream(
+                pieces=one_piece(hit.data),
+                media_type=hit.media_type,
+                voice_id=plan.voice.id,
+                backend=hit.backend,
+                cache_hit=True,
+                duration_s=hit.duration_s,
+                synthesis_ms=hit.synthesis_ms,
+            )
+        started = time.perf_counter()
+        served, (chunks, first) = await self._routed(plan, self._first_chunk)
+        encoder = StreamEncoder(plan.fmt, sample_rate=plan.sample_rate or first.sample_rate)
+        try:
+            head = await asyncio.to_thread(encoder.encode, first)
+        except BaseException:
+            encoder.close()
+            raise
+
+        async def completed(audio: list[Audio]) -> None:
+            joined = await _joined(
+                audio,
+                engine=served.engine,
+                fmt=plan.fmt,
+                sample_rate=plan.sample_rate,
+                voice_id=plan.voice.id,
+                started=started,
+            )
+            await self._store(served, joined)
+
+        return SynthesisStream(
+            pieces=encoded_pieces(
+                chunks=chunks,
+                first=first,
+                encoder=encoder,
+                head=head,
+                completed=completed if self._cache_enabled else None,
+                label=f"stream of voice {plan.voice.id} on {served.engine.name}",
+            ),
+            media_type=media_type(plan.fmt),
+            voice_id=plan.voice.id,
+            backend=served.engine.name,
+            cache_hit=False,
+        )
+
+    async def _first_chunk(self, plan: _Plan) -> tuple[EngineChunks, Audio]:
+        prompt = await self._voices.prompt_for(plan.voice, plan.engine)
+        chunks = EngineChunks(plan.engine, plan.text, prompt, plan.params)
+        return chunks, await chunks.first()
+
     async def run(self, job: Job) -> None:
         """Run a claimed synthesis job (called by the JobRunner)."""
         p = job.params
@@ -503,6 +562,29 @@ class SynthesisService:
                 await session.commit()
 
         return report
+
+
+async def _joined(
+    chunks: list[Audio],
+    *,
+    engine: TTSEngine,
+    fmt: str,
+    sample_rate: int | None,
+    voice_id: str | None,
+    started: float,
+) -> SynthesizedAudio:
+    """The chunks joined and encoded as one file: a synchronous result, or a stream's cache."""
+    audio = concat_with_crossfade(chunks)
+    data = await asyncio.to_thread(encode_audio, audio, fmt, sample_rate=sample_rate)
+    return SynthesizedAudio(
+        data=data,
+        media_type=media_type(fmt),
+        duration_s=round(audio.duration_s, 3),
+        voice_id=voice_id,
+        backend=engine.name,
+        synthesis_ms=round((time.perf_counter() - started) * 1000),
+        cache_hit=False,
+    )
 
 
 class JobCancelled(Exception):

@@ -3,14 +3,15 @@ official ``openai`` SDK (and anything built for OpenAI's speech API) can speak i
 
 ``voice`` is one of the key's voices, by id or by name; ``model`` is OpenAI's name (the voice's
 own backend) or a voxclone backend. Synthesis is ``POST /v1/text-to-speech/{voice_id}``'s: the
-same cache, the same headers, the same errors.
+same cache, the same headers, the same errors; with ``"stream": true`` (Kokoro-FastAPI's field)
+it is ``/v1/text-to-speech/{voice_id}/stream``'s.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from voxclone.api.audio import audio_response
+from voxclone.api.audio import audio_response, stream_response
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.schemas import ModelList, ModelPublic, SpeechCreate, VoiceRef
 from voxclone.core.errors import UnsupportedFormat
@@ -44,7 +45,9 @@ STREAM_FORMATS = ("audio",)
 async def create_speech(body: SpeechCreate, services: ServicesDep, user: UserKey) -> Response:
     """OpenAI-compatible speech: the audio is the response body (``response_format``, mp3 by
     default), with voxclone's X-Audio-Duration, X-Voice-Id, X-Backend, X-Synthesis-Time-Ms and
-    X-Cache headers. ``instructions`` and ``stream`` are accepted and ignored."""
+    X-Cache headers. ``instructions`` is accepted and ignored. With ``"stream": true`` the audio
+    is sent as each sentence is synthesized (mp3, wav or pcm; no X-Audio-Duration or
+    X-Synthesis-Time-Ms on a cache miss)."""
     assert user.key_id is not None
     synthesis = services.synthesis
     text = synthesis.check_text(body.input, field="input")
@@ -53,18 +56,17 @@ async def create_speech(body: SpeechCreate, services: ServicesDep, user: UserKey
     _check_stream_format(body.stream_format)
     wanted = body.voice.id if isinstance(body.voice, VoiceRef) else body.voice
     voice = await services.voices.find(key_id=user.key_id, voice=wanted)
-    result = await synthesis.synthesize_now(
-        key_id=user.key_id,
-        req=SynthesisRequest(
-            voice_id=voice.id,
-            text=text,
-            backend=backend,
-            format=fmt,
-            sample_rate=PCM_SAMPLE_RATE if fmt == "pcm" else None,
-            speed=body.speed,
-        ),
+    req = SynthesisRequest(
+        voice_id=voice.id,
+        text=text,
+        backend=backend,
+        format=fmt,
+        sample_rate=PCM_SAMPLE_RATE if fmt == "pcm" else None,
+        speed=body.speed,
     )
-    return audio_response(result)
+    if body.stream:
+        return stream_response(await synthesis.stream(key_id=user.key_id, req=req))
+    return audio_response(await synthesis.synthesize_now(key_id=user.key_id, req=req))
 
 
 @router.get("/v1/models", response_model=ModelList)

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
-from voxclone.api.audio import audio_response, parse_output_format
+from voxclone.api.audio import audio_response, parse_output_format, stream_response
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.schemas import SynthesizeBody, TextToSpeechBody
 from voxclone.core.errors import MissingField
+from voxclone.services.container import Services
 from voxclone.services.synthesis import QueuedJob, SynthesisRequest
 
 router = APIRouter(tags=["synthesis"])
+OUTPUT_FORMAT = Query(None, description="wav (default), mp3_44100_128, pcm_16000…")
 
 
 @router.post(
@@ -57,23 +59,48 @@ async def text_to_speech(
     body: TextToSpeechBody,
     services: ServicesDep,
     user: UserKey,
-    output_format: str | None = Query(None, description="wav (default), mp3_44100_128, pcm_16000…"),
+    output_format: str | None = OUTPUT_FORMAT,
 ) -> Response:
     """Synchronous synthesis (ElevenLabs-shaped): the audio is the response."""
-    services.synthesis.check_text(body.text)
-    assert user.key_id is not None and body.text is not None
+    assert user.key_id is not None
+    req = _text_to_speech_request(services, voice_id, body, output_format)
+    return audio_response(await services.synthesis.synthesize_now(key_id=user.key_id, req=req))
+
+
+@router.post(
+    "/v1/text-to-speech/{voice_id}/stream",
+    responses={
+        200: {"content": {"audio/wav": {}, "audio/mpeg": {}, "application/octet-stream": {}}}
+    },
+)
+async def text_to_speech_stream(
+    voice_id: str,
+    body: TextToSpeechBody,
+    services: ServicesDep,
+    user: UserKey,
+    output_format: str | None = OUTPUT_FORMAT,
+) -> StreamingResponse:
+    """Streamed synthesis (ElevenLabs' ``/stream``): the audio is sent, chunked, as each
+    sentence is synthesized; ``wav`` (of unknown length), ``mp3`` or ``pcm`` only. Errors
+    before the first audio are JSON errors as usual; a failure later cuts the body short.
+    No X-Audio-Duration or X-Synthesis-Time-Ms on a cache miss: they are not known yet."""
+    assert user.key_id is not None
+    req = _text_to_speech_request(services, voice_id, body, output_format)
+    return stream_response(await services.synthesis.stream(key_id=user.key_id, req=req))
+
+
+def _text_to_speech_request(
+    services: Services, voice_id: str, body: TextToSpeechBody, output_format: str | None
+) -> SynthesisRequest:
+    text = services.synthesis.check_text(body.text)
     fmt, rate = parse_output_format(output_format or body.output_format or "wav")
-    result = await services.synthesis.synthesize_now(
-        key_id=user.key_id,
-        req=SynthesisRequest(
-            voice_id=voice_id,
-            text=body.text,
-            lang=body.language_code,
-            backend=body.model_id,
-            format=fmt,
-            sample_rate=rate,
-            speed=body.voice_settings.speed if body.voice_settings else 1.0,
-            seed=body.seed,
-        ),
+    return SynthesisRequest(
+        voice_id=voice_id,
+        text=text,
+        lang=body.language_code,
+        backend=body.model_id,
+        format=fmt,
+        sample_rate=rate,
+        speed=body.voice_settings.speed if body.voice_settings else 1.0,
+        seed=body.seed,
     )
-    return audio_response(result)

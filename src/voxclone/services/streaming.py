@@ -1,0 +1,126 @@
+"""Synthesis as it happens: an engine's chunks, produced off the event loop one at a time, and
+the encoded pieces of audio sent while the rest is still being synthesized."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from voxclone.audio import StreamEncoder
+from voxclone.core.errors import EngineError, VoxcloneError
+from voxclone.core.types import Audio
+from voxclone.engines.base import SynthesisParams, TTSEngine
+
+log = logging.getLogger(__name__)
+
+
+class EngineChunks:
+    """``engine.synthesize(text, ...)`` as an async iterator: each chunk is produced in a worker
+    thread, one step at a time, so the event loop runs between chunks and nothing is
+    synthesized that nobody asked for (stop iterating and the engine is not stepped again).
+
+    Errors other than VoxcloneErrors become EngineError naming the backend.
+    """
+
+    def __init__(
+        self, engine: TTSEngine, text: str, prompt: dict[str, Any], params: SynthesisParams
+    ) -> None:
+        self.engine = engine
+        self._text = text
+        self._prompt = prompt
+        self._params = params
+        self._iterator: Iterator[Audio] | None = None
+
+    def __aiter__(self) -> EngineChunks:
+        return self
+
+    async def __anext__(self) -> Audio:
+        try:
+            chunk = await asyncio.to_thread(self._step)
+        except VoxcloneError:
+            raise
+        except Exception as exc:
+            raise EngineError(
+                f"backend {self.engine.name!r} failed: {exc}", backend=self.engine.name
+            ) from exc
+        if chunk is None:
+            raise StopAsyncIteration
+        return chunk
+
+    async def first(self) -> Audio:
+        """The first chunk; EngineError if the engine produces no audio at all."""
+        chunk = await anext(self, None)
+        if chunk is None:
+            name = self.engine.name
+            raise EngineError(f"backend {name!r} produced no audio", backend=name)
+        return chunk
+
+    def _step(self) -> Audio | None:
+        if self._iterator is None:  # the first step also starts the engine: one thread hop fewer
+            self._iterator = iter(self.engine.synthesize(self._text, self._prompt, self._params))
+        return next(self._iterator, None)
+
+
+@dataclass(frozen=True, slots=True)
+class SynthesisStream:
+    """Audio sent as it is synthesized: what is known before the first byte, and the bytes.
+
+    Iterating ``pieces`` synthesizes the rest; a failure part way raises (the response is then
+    cut short). The length and the synthesis time are known up front only for a cache hit.
+    """
+
+    pieces: AsyncIterator[bytes]
+    media_type: str
+    voice_id: str
+    backend: str
+    cache_hit: bool
+    duration_s: float | None = None
+    synthesis_ms: int | None = None
+
+
+async def one_piece(data: bytes) -> AsyncIterator[bytes]:
+    """``data`` as a stream of one piece (a cache hit)."""
+    yield data
+
+
+async def encoded_pieces(
+    *,
+    chunks: EngineChunks,
+    first: Audio,
+    encoder: StreamEncoder,
+    head: bytes,
+    completed: Callable[[list[Audio]], Awaitable[None]] | None,
+    label: str,
+) -> AsyncIterator[bytes]:
+    """``head`` (``first``, already encoded), then each further chunk as ``encoder`` encodes it.
+
+    When every chunk has been sent, ``completed`` gets them all (to cache the whole file).
+    A failure is logged and raised; when the consumer stops early (the client went away),
+    the engine is not stepped again and ``completed`` is not called.
+    """
+    kept = [first]
+    sent = 1
+    try:
+        if head:
+            yield head
+        async for chunk in chunks:
+            if completed is not None:
+                kept.append(chunk)
+            if piece := await asyncio.to_thread(encoder.encode, chunk):
+                yield piece
+            sent += 1
+        if tail := await asyncio.to_thread(encoder.finish):
+            yield tail
+    except VoxcloneError as exc:
+        log.error("%s broke off after %d chunk(s): %s: %s", label, sent, exc.code, exc.message)
+        raise
+    except (asyncio.CancelledError, GeneratorExit):
+        log.info("%s stopped after %d chunk(s): the client went away", label, sent)
+        raise
+    finally:
+        encoder.close()
+    if completed is not None:
+        await completed(kept)
