@@ -318,8 +318,10 @@ def test_the_first_bytes_come_before_the_text_is_done(slow_server: Served) -> No
         for piece in r.iter_raw():
             arrivals.append(time.perf_counter() - started)
             pieces.append(piece)
-    assert arrivals[0] < 1.2, arrivals  # one sentence (0.5 s) in, not all four (2 s)
-    assert arrivals[-1] > 1.5, arrivals
+    # The engine takes 0.5 s per sentence, four sentences: streamed, the first piece comes at
+    # least two sentences' time before the last. Compared with each other, not with a clock
+    # that a loaded host shifts (buffered, all pieces would come together at the end).
+    assert arrivals[-1] - arrivals[0] > 1.0, arrivals
     assert len(pieces) >= 3, arrivals
     samples, _ = sf.read(io.BytesIO(b"".join(pieces)))
     assert len(samples) / 16000 == pytest.approx(fake_seconds(SLOW_TEXT), abs=0.01)
@@ -330,7 +332,7 @@ def test_the_openai_sdk_gets_the_bytes_as_they_are_made(slow_server: Served) -> 
     key = slow_server.headers["Authorization"].removeprefix("Bearer ")
     with openai.OpenAI(base_url=f"{slow_server.url}/v1", api_key=key, max_retries=0) as sdk:
         got = stream_speech(sdk, voice="slow", text=SLOW_TEXT)
-    assert got.arrivals[0] < 1.2 and got.arrivals[-1] > 1.5, got.arrivals
+    assert got.arrivals[-1] - got.arrivals[0] > 1.0, got.arrivals  # as above
     decoded = decode_audio(got.data).audio
     assert decoded.duration_s == pytest.approx(fake_seconds(SLOW_TEXT), abs=0.15)
 
@@ -371,7 +373,7 @@ def test_a_client_that_leaves_stops_the_engine(
     time.sleep(3 * CHUNK_DELAY_S)
     made = slow_server.engine.chunks_made
     time.sleep(3 * CHUNK_DELAY_S)
-    assert slow_server.engine.chunks_made == made <= 3  # the one in progress may finish
+    assert slow_server.engine.chunks_made == made <= 4  # of 10; the one in progress may finish
     assert slow_server.cached_files() == []
     assert [r.getMessage() for r in server_log.records if r.levelno >= logging.ERROR] == []
     assert any("the client went away" in r.getMessage() for r in server_log.records)
