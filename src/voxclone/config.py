@@ -45,6 +45,21 @@ class LimitSettings(BaseModel):
     min_speech_audio_s: float = Field(
         0.3, ge=0, description="Shortest audio for speech-to-text; shorter clips get 422."
     )
+    tts_ws_max_chars: int = Field(
+        100_000,
+        ge=1,
+        description="Most characters of text one WS /v1/text-to-speech/{voice_id}/ws connection "
+        "may send in all; at most max_text_chars of it may wait for synthesis at a time.",
+    )
+    tts_ws_max_message_bytes: int = Field(
+        64 * 1024, ge=16, description="Largest text message on WS /v1/text-to-speech/{id}/ws."
+    )
+    tts_ws_idle_timeout_s: float = Field(
+        20.0,
+        gt=0,
+        description="WS /v1/text-to-speech/{voice_id}/ws closes after this long without a "
+        "message while it has nothing left to synthesize (ElevenLabs' inactivity_timeout).",
+    )
 
 
 class JobSettings(BaseModel):
@@ -280,6 +295,16 @@ class RemoteSettings(BaseModel):
     max_connections: int = Field(100, ge=1, description="Pooled connections per remote engine.")
 
 
+class MetricsSettings(BaseModel):
+    """``GET /metrics``: Prometheus metrics of this process (one API host)."""
+
+    enabled: bool = Field(True, description="Serve GET /metrics (false: 404).")
+    token: SecretStr | None = Field(
+        None,
+        description="When set, GET /metrics needs `Authorization: Bearer <token>` (else 401).",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="VOXCLONE_",
@@ -374,6 +399,7 @@ class Settings(BaseSettings):
     remote: RemoteSettings = Field(default_factory=RemoteSettings)
     deepfilter: DeepFilterSettings = Field(default_factory=DeepFilterSettings)
     biometrics: BiometricsSettings = Field(default_factory=BiometricsSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @model_validator(mode="after")
     def _distributed_settings_agree(self) -> Settings:

@@ -38,9 +38,10 @@ def free_port() -> int:
 
 
 class ThreadServer:
-    """``with ThreadServer(app) as url:`` serves ``app`` on ``url`` until the block ends."""
+    """``with ThreadServer(app) as url:`` serves ``app`` on ``url`` until the block ends;
+    WebSockets only with ``ws="websockets-sansio"``."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, ws: str = "none") -> None:
         self._sock = _bound_socket()
         self.port = int(self._sock.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
@@ -48,7 +49,7 @@ class ThreadServer:
             app,
             log_level="warning",
             access_log=False,
-            ws="none",
+            ws=ws,
             http="h11",
             loop="asyncio",
             lifespan="on",

@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from voxclone import __version__
 from voxclone.api.errors import install_error_handlers
 from voxclone.api.limits import BodySizeLimit
+from voxclone.api.metrics import HTTPMetrics
 from voxclone.api.routes import (
     denoise,
     engines,
@@ -23,8 +24,10 @@ from voxclone.api.routes import (
     speakers,
     synthesis,
     transcription,
+    tts_ws,
     voices,
 )
+from voxclone.api.routes import metrics as metrics_route
 from voxclone.config import Settings
 from voxclone.services.container import Services, build_services
 
@@ -77,7 +80,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
     for module in (health, keys, voices, synthesis, jobs, sovits, engines):
         app.include_router(module.router)
-    for module in (transcription, openai_speech, denoise, speakers):
+    for module in (transcription, openai_speech, denoise, speakers, tts_ws):
         app.include_router(module.router)
     app.include_router(speakers.jobs_router)
+    if settings.metrics.enabled:
+        app.add_middleware(HTTPMetrics)  # outermost of ours: it sees the 413s and CORS too
+        app.include_router(metrics_route.router)
     return app

@@ -125,6 +125,10 @@ class EngineRegistry:
     def is_loaded(self, name: str) -> bool:
         return name in self._loaded
 
+    def loaded(self, name: str) -> Any | None:
+        """The engine called ``name`` if it is loaded; never loads it, nor waits for a load."""
+        return self._loaded.get(name)
+
     def failure(self, name: str) -> str | None:
         """Why ``name`` failed to load, if it was tried and failed."""
         return self._failures.get(name)

@@ -24,6 +24,7 @@ from voxclone.services.biometrics import BiometricsService
 from voxclone.services.denoise import DenoiseService
 from voxclone.services.jobs import JobService
 from voxclone.services.keys import KeyService, ensure_admin_key
+from voxclone.services.metrics import Metrics
 from voxclone.services.oneshot import OneShotService
 from voxclone.services.runner import JobRunner
 from voxclone.services.sweeper import JobSweeper
@@ -55,6 +56,8 @@ class Services:
     denoise: DenoiseService
     admin_key: str
     admin_key_generated: bool
+    metrics: Metrics
+    """This process's Prometheus metrics, on a registry of its own (GET /metrics)."""
     version: str = __version__
     started_at: float = 0.0
     started_unix: int = 0
@@ -110,6 +113,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
     blobs = open_blob_store(settings.resolved_storage_url, s3=settings.s3)
     registry = engines if engines is not None else EngineRegistry(engine_specs(settings))
     queue = open_job_queue(settings)
+    metrics = Metrics(engines=registry)
     sole_worker = settings.queue == "inprocess"
     transcription = TranscriptionService(
         engines=registry, limits=settings.limits, default_backend=settings.default_stt_backend
@@ -131,6 +135,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         queue=queue,
         limits=settings.limits,
         cache_enabled=settings.cache_enabled,
+        metrics=metrics,
     )
     biometrics = BiometricsService(
         sessions=sessions,
@@ -150,6 +155,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         heartbeat_s=settings.jobs.heartbeat_s,
         sole_worker=sole_worker,
         queue=queue,
+        metrics=metrics,
     )
     sweeper = None
     if not sole_worker:
@@ -185,5 +191,6 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         ),
         admin_key=admin_key,
         admin_key_generated=generated,
+        metrics=metrics,
         sweeper=sweeper,
     )

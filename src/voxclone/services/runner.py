@@ -32,6 +32,7 @@ from voxclone.db import jobs as job_queries
 from voxclone.db.tables import Job, utcnow
 from voxclone.queue.base import JobQueue
 from voxclone.services.biometrics import BiometricsService
+from voxclone.services.metrics import Metrics
 from voxclone.services.synthesis import JobCancelled, SynthesisService
 from voxclone.services.voices import VoiceService
 
@@ -56,6 +57,7 @@ class JobRunner:
         sole_worker: bool = True,
         queue: JobQueue | None = None,
         biometrics: BiometricsService | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         if heartbeat_s * 2 > lease_s:
             raise ValueError(f"heartbeat_s ({heartbeat_s}) must be at most half of {lease_s=}")
@@ -69,6 +71,7 @@ class JobRunner:
         self._sole_worker = sole_worker
         self._queue = queue
         self._process_started = utcnow()
+        self._metrics = metrics or Metrics()
 
     def _stale_before(self) -> datetime:
         if self._sole_worker:
@@ -88,14 +91,19 @@ class JobRunner:
         if job is None:
             log.debug("job %s: not claimable (finished, or held by a live worker)", job_id)
             return
+        if job.attempts == 1:
+            self._metrics.note_job_started(
+                kind=job.kind, created_at=job.created_at, started_at=job.started_at
+            )
         if job.attempts > self._max_attempts:
             await self._give_up(job, f"interrupted {job.attempts - 1} times; giving up")
+            self._metrics.note_job_finished(kind=job.kind, status=JobStatus.FAILED)
             return
         lost = asyncio.Event()
         work = asyncio.create_task(self._dispatch(job), name=f"voxclone-job-{job_id}")
         lease = asyncio.create_task(self._keep_lease(job, work, lost))
         try:
-            await work
+            self._metrics.note_job_finished(kind=job.kind, status=await work)
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if not lost.is_set() or (current is not None and current.cancelling()):
@@ -106,7 +114,8 @@ class JobRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await lease
 
-    async def _dispatch(self, job: Job) -> None:
+    async def _dispatch(self, job: Job) -> JobStatus:
+        """Run the job; its final status (as far as this worker knows)."""
         try:
             if job.kind == JobKind.FIT_VOICE:
                 await self._voices.run_fit(job)
@@ -117,14 +126,19 @@ class JobRunner:
             else:
                 await self._synthesis.run(job)
         except JobCancelled:
-            return
+            return JobStatus.CANCELLED
         except VoxcloneError as exc:
             await self._give_up(job, exc.message)
+            return JobStatus.FAILED
         except Exception as exc:
             log.exception("job %s failed", job.id)
             await self._give_up(job, f"internal error: {type(exc).__name__}")
+            return JobStatus.FAILED
+        return JobStatus.READY
 
-    async def _keep_lease(self, job: Job, work: asyncio.Task[None], lost: asyncio.Event) -> None:
+    async def _keep_lease(
+        self, job: Job, work: asyncio.Task[JobStatus], lost: asyncio.Event
+    ) -> None:
         """Renew the lease until the work ends; stop the work when the row is not ours."""
         while not work.done():
             await asyncio.sleep(self._heartbeat_s)
@@ -146,7 +160,8 @@ class JobRunner:
         async with self._sessions() as session:
             now = await job_queries.get_job(session, job_id=job.id)
         if now is None or now.status != JobStatus.CANCELLED:
-            return
+            return  # another worker holds it now, and counts it
+        self._metrics.note_job_finished(kind=job.kind, status=JobStatus.CANCELLED)
         if job.kind == JobKind.FIT_VOICE:
             assert job.voice_id is not None
             await self._voices.mark_fit_failed(voice_id=job.voice_id, error="fitting was cancelled")

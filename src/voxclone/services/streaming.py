@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +72,7 @@ class SynthesisStream:
     cut short). The length and the synthesis time are known up front only for a cache hit.
     """
 
-    pieces: AsyncIterator[bytes]
+    pieces: AsyncGenerator[bytes, None]
     media_type: str
     voice_id: str
     backend: str
@@ -81,7 +81,7 @@ class SynthesisStream:
     synthesis_ms: int | None = None
 
 
-async def one_piece(data: bytes) -> AsyncIterator[bytes]:
+async def one_piece(data: bytes) -> AsyncGenerator[bytes, None]:
     """``data`` as a stream of one piece (a cache hit)."""
     yield data
 
@@ -94,7 +94,7 @@ async def encoded_pieces(
     head: bytes,
     completed: Callable[[list[Audio]], Awaitable[None]] | None,
     label: str,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """``head`` (``first``, already encoded), then each further chunk as ``encoder`` encodes it.
 
     When every chunk has been sent, ``completed`` gets them all (to cache the whole file).

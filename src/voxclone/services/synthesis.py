@@ -43,6 +43,7 @@ from voxclone.engines.registry import EngineRegistry
 from voxclone.engines.text import split_sentences
 from voxclone.queue.base import JobQueue
 from voxclone.services.cache_hits import HitCounter
+from voxclone.services.metrics import Metrics
 from voxclone.services.streaming import (
     EngineChunks,
     SynthesisStream,
@@ -140,6 +141,7 @@ class SynthesisService:
         limits: LimitSettings,
         cache_enabled: bool = True,
         hit_flush_s: float = 5.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._blobs = blobs
@@ -149,6 +151,7 @@ class SynthesisService:
         self._limits = limits
         self._cache_enabled = cache_enabled
         self.hits = HitCounter(sessions, interval_s=hit_flush_s)
+        self._metrics = metrics or Metrics()
 
     async def close(self) -> None:
         """Write the cache hits counted in memory."""
@@ -189,6 +192,22 @@ class SynthesisService:
 
     async def _plan(self, *, key_id: str, req: SynthesisRequest) -> _Plan:
         text = self.check_text(req.text)
+        voice, engine, lang = await self.check(key_id=key_id, req=req)
+        params = req.params(lang)
+        key = cache_key(
+            voice_id=voice.id,
+            text=text,
+            lang=lang,
+            backend=engine.name,
+            params={**params.cache_fields(), "format": req.format, "sample_rate": req.sample_rate},
+            engine_version=engine.version,
+        )
+        return _Plan(voice, engine, lang, params, req.format, req.sample_rate, text, key)
+
+    async def check(self, *, key_id: str, req: SynthesisRequest) -> tuple[Voice, TTSEngine, str]:
+        """Everything synthesizing ``req`` checks but its text (the format, speed and rate, the
+        key's voice and that it is ready, the engine, the language), so that a stream of text
+        still to come can be refused up front. Returns the voice, the engine and the language."""
         if req.format not in SUPPORTED_OUTPUT_FORMATS:
             raise UnsupportedFormat(
                 f"format {req.format!r} is not supported; use one of "
@@ -211,22 +230,21 @@ class SynthesisService:
         engine = self._resolve_engine(req.backend or voice.backend)
         lang = req.lang or voice.lang
         check_language(engine, lang)
-        params = req.params(lang)
-        key = cache_key(
-            voice_id=voice.id,
-            text=text,
-            lang=lang,
-            backend=engine.name,
-            params={**params.cache_fields(), "format": req.format, "sample_rate": req.sample_rate},
-            engine_version=engine.version,
-        )
-        return _Plan(voice, engine, lang, params, req.format, req.sample_rate, text, key)
+        return voice, engine, lang
 
     # --- the cache ---------------------------------------------------------------------------
 
-    async def _cached(self, plan: _Plan) -> SynthesizedAudio | None:
+    async def _cached(self, plan: _Plan, *, counted: bool = True) -> SynthesizedAudio | None:
+        """The cached audio for ``plan``, if any; ``counted`` lookups are a client's request
+        (a job looking again before it renders is not)."""
         if not self._cache_enabled:
             return None
+        hit = await self._lookup(plan)
+        if counted:
+            self._metrics.note_cache_lookup(hit=hit is not None)
+        return hit
+
+    async def _lookup(self, plan: _Plan) -> SynthesizedAudio | None:
         async with self._sessions() as session:
             entry = await cache_queries.get_entry(session, cache_key=plan.key)
             if entry is None:
@@ -379,7 +397,7 @@ class SynthesisService:
         started = started if started is not None else time.perf_counter()
         expected = max(1, len(split_sentences(text)))
         chunks = await self._collect(engine, text, prompt, params, expected, progress)
-        return await _joined(
+        result = await _joined(
             chunks,
             engine=engine,
             fmt=fmt,
@@ -387,6 +405,13 @@ class SynthesisService:
             voice_id=voice_id,
             started=started,
         )
+        self._metrics.note_synthesis(
+            backend=engine.name,
+            audio_s=result.duration_s,
+            wall_s=time.perf_counter() - started,
+            characters=len(text),
+        )
+        return result
 
     @staticmethod
     async def _collect(
@@ -490,6 +515,14 @@ class SynthesisService:
             raise
 
         async def completed(audio: list[Audio]) -> None:
+            self._metrics.note_synthesis(
+                backend=served.engine.name,
+                audio_s=sum(chunk.duration_s for chunk in audio),
+                wall_s=time.perf_counter() - started,
+                characters=len(plan.text),
+            )
+            if not self._cache_enabled:
+                return
             joined = await _joined(
                 audio,
                 engine=served.engine,
@@ -506,7 +539,7 @@ class SynthesisService:
                 first=first,
                 encoder=encoder,
                 head=head,
-                completed=completed if self._cache_enabled else None,
+                completed=completed,
                 label=f"stream of voice {plan.voice.id} on {served.engine.name}",
             ),
             media_type=media_type(plan.fmt),
@@ -535,7 +568,7 @@ class SynthesisService:
             temperature=p.get("temperature"),
         )
         plan = await self._plan(key_id=job.key_id, req=req)
-        result = await self._cached(plan)
+        result = await self._cached(plan, counted=False)  # request() counted the lookup
         if result is None:
             served, result = await self._render_routed(plan, progress=self._job_progress(job.id))
             await self._store(served, result)

@@ -4,48 +4,34 @@ The WebSocket protocol: the client sends ``{"type": "start", "sample_rate": 4800
 messages of Float32 little-endian mono PCM; each binary message is answered with the denoised
 samples ready so far (possibly none, as binary). ``{"type": "stop"}`` flushes the tail (one last
 binary message) and ends with ``{"type": "done", ...}`` and close code 1000. Anything wrong gets
-``{"type": "error", "error": code, "message": ..., "details": ...}`` and a close code.
-Browsers cannot set headers on a WebSocket, so the key may also come as ``?api_key=``.
+``{"type": "error", "error": code, "message": ..., "details": ...}`` and a close code
+(``api/ws.py``); the key comes in a header or as ``?api_key=``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-from typing import Any
-
 from fastapi import APIRouter, Request, Response, WebSocket
-from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from voxclone.api.deps import ServicesDep, UserKey, presented_key
+from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.uploads import read_form, read_upload, text_field
+from voxclone.api.ws import (
+    CLOSE_NORMAL,
+    authenticate_user,
+    closing_on_error,
+    json_text,
+    parse_json,
+    receive,
+)
 from voxclone.core.errors import (
-    AudioDurationOutOfRange,
     AudioTooLarge,
-    AuthenticationError,
-    EngineError,
     InvalidAudio,
     InvalidInput,
     MissingField,
-    PayloadTooLarge,
-    PermissionDenied,
-    RateLimited,
-    Unprocessable,
-    VoxcloneError,
 )
 from voxclone.services.container import Services
 from voxclone.services.denoise import STREAM_LATENCY_MS, DenoiseSession
 
 router = APIRouter(prefix="/v1/audio/denoise", tags=["noise suppression"])
-
-# WebSocket close codes (RFC 6455 section 7.4.1)
-CLOSE_NORMAL = 1000
-CLOSE_UNSUPPORTED_DATA = 1003
-CLOSE_POLICY = 1008
-CLOSE_TOO_BIG = 1009
-CLOSE_INTERNAL = 1011
-CLOSE_TRY_AGAIN = 1013
 
 
 @router.post("", responses={200: {"content": {"audio/wav": {}}}})
@@ -87,116 +73,59 @@ async def denoise_stream(websocket: WebSocket) -> None:
     await websocket.accept()
     session: DenoiseSession | None = None
     try:
-        key = presented_key(websocket) or websocket.query_params.get("api_key") or None
-        principal = await services.keys.authenticate(key)
-        if principal.key_id is None:
-            raise PermissionDenied("the admin key manages keys only; use a user key")
-        start = await _receive_json(websocket, idle_s)
-        if start is None:
-            return
-        if start.get("type") != "start":
-            raise InvalidInput(
-                'the first message must be {"type": "start", "sample_rate": <Hz>}',
-                received_type=start.get("type"),
-            )
-        session = await services.denoise.open_session(sample_rate=start.get("sample_rate"))
-        await websocket.send_json(
-            {
-                "type": "started",
-                "sample_rate": session.sample_rate,
-                "encoding": "float32le",
-                "latency_ms": STREAM_LATENCY_MS,
-            }
-        )
-        while True:
-            message = await _receive(websocket, idle_s)
+        async with closing_on_error(websocket):
+            await authenticate_user(websocket, services)
+            message = await receive(websocket, idle_s)
             if message is None:
                 return
-            if message.get("bytes") is not None:
-                out = await session.feed(message["bytes"])
-                if out:
-                    await websocket.send_bytes(out)
-                continue
-            control = _parse_json(message.get("text"))
-            if control.get("type") != "stop":
+            start = json_text(
+                message,
+                binary='send {"type": "start", "sample_rate": <Hz>} as a text message before '
+                "any audio",
+            )
+            if start.get("type") != "start":
                 raise InvalidInput(
-                    'expected binary PCM frames or {"type": "stop"}',
-                    received_type=control.get("type"),
+                    'the first message must be {"type": "start", "sample_rate": <Hz>}',
+                    received_type=start.get("type"),
                 )
-            tail, summary = await session.finish()
-            if tail:
-                await websocket.send_bytes(tail)
-            await websocket.send_json(summary.as_message())
-            await websocket.close(CLOSE_NORMAL)
-            return
-    except WebSocketDisconnect:
-        return
-    except VoxcloneError as exc:
-        await _fail(websocket, exc)
+            session = await services.denoise.open_session(sample_rate=start.get("sample_rate"))
+            await websocket.send_json(
+                {
+                    "type": "started",
+                    "sample_rate": session.sample_rate,
+                    "encoding": "float32le",
+                    "latency_ms": STREAM_LATENCY_MS,
+                }
+            )
+            await _denoise_frames(websocket, session, idle_s)
     finally:
         if session is not None:
             session.close()
 
 
-async def _receive(websocket: WebSocket, idle_s: float) -> dict[str, Any] | None:
-    """The next message, None when the client has gone; refuses a silent client."""
-    try:
-        message = dict(await asyncio.wait_for(websocket.receive(), timeout=idle_s))
-    except TimeoutError:
-        raise InvalidInput(
-            f"no message for {idle_s:g} s; closing the stream", idle_timeout_s=idle_s
-        ) from None
-    if message["type"] == "websocket.disconnect":
-        return None
-    return message
-
-
-async def _receive_json(websocket: WebSocket, idle_s: float) -> dict[str, Any] | None:
-    message = await _receive(websocket, idle_s)
-    if message is None:
-        return None
-    if message.get("text") is None:
-        raise InvalidInput(
-            'send {"type": "start", "sample_rate": <Hz>} as a text message before any audio'
-        )
-    return _parse_json(message["text"])
-
-
-def _parse_json(text: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "")
-    except ValueError:
-        raise InvalidInput("a text message must be a JSON object") from None
-    if not isinstance(value, dict):
-        raise InvalidInput("a text message must be a JSON object")
-    return value
-
-
-async def _fail(websocket: WebSocket, exc: VoxcloneError) -> None:
-    """Tell the client what went wrong, in the one error shape, and close."""
-    if websocket.client_state != WebSocketState.CONNECTED:
+async def _denoise_frames(websocket: WebSocket, session: DenoiseSession, idle_s: float) -> None:
+    """Binary frames in, denoised frames out, until ``{"type": "stop"}`` or the client goes."""
+    while True:
+        message = await receive(websocket, idle_s)
+        if message is None:
+            return
+        if message.get("bytes") is not None:
+            out = await session.feed(message["bytes"])
+            if out:
+                await websocket.send_bytes(out)
+            continue
+        control = parse_json(message.get("text"))
+        if control.get("type") != "stop":
+            raise InvalidInput(
+                'expected binary PCM frames or {"type": "stop"}',
+                received_type=control.get("type"),
+            )
+        tail, summary = await session.finish()
+        if tail:
+            await websocket.send_bytes(tail)
+        await websocket.send_json(summary.as_message())
+        await websocket.close(CLOSE_NORMAL)
         return
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        await websocket.send_json(
-            {"type": "error", "error": exc.code, "message": exc.message, "details": exc.details}
-        )
-        await websocket.close(_close_code(exc), reason=exc.code)
-
-
-def _close_code(exc: VoxcloneError) -> int:
-    if isinstance(exc, AuthenticationError | PermissionDenied):
-        return CLOSE_POLICY
-    if isinstance(exc, PayloadTooLarge):
-        return CLOSE_TOO_BIG
-    if isinstance(exc, RateLimited):
-        return CLOSE_TRY_AGAIN
-    if isinstance(exc, EngineError):
-        return CLOSE_INTERNAL
-    if isinstance(exc, AudioDurationOutOfRange):
-        return CLOSE_POLICY  # the stream ran past limits.max_speech_audio_s
-    if isinstance(exc, InvalidInput | Unprocessable):
-        return CLOSE_UNSUPPORTED_DATA  # garbage, NaN, a wrong rate
-    return CLOSE_POLICY
 
 
 def _sample_rate(value: str | None) -> int | None:

@@ -1,0 +1,132 @@
+"""What every WebSocket endpoint does the same way: the key, receiving with an idle limit, JSON
+control messages, and errors sent as ``{"type": "error", "error", "message", "details"}``
+followed by a close code that says what went wrong.
+
+Browsers cannot set headers on a WebSocket, so the key may also come as ``?api_key=``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from voxclone.api.deps import presented_key
+from voxclone.core.errors import (
+    AudioDurationOutOfRange,
+    AuthenticationError,
+    Conflict,
+    EngineError,
+    InvalidInput,
+    InvalidText,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    Unprocessable,
+    VoxcloneError,
+)
+from voxclone.services.container import Services
+from voxclone.services.keys import Principal
+
+# WebSocket close codes (RFC 6455 section 7.4.1; 4000-4999 are the application's)
+CLOSE_NORMAL = 1000
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011
+CLOSE_TRY_AGAIN = 1013
+CLOSE_NOT_FOUND = 4404
+CLOSE_CONFLICT = 4409
+
+
+async def authenticate_user(websocket: WebSocket, services: Services) -> Principal:
+    """The user key from a header or ``?api_key=``; the admin key is refused."""
+    key = presented_key(websocket) or websocket.query_params.get("api_key") or None
+    principal = await services.keys.authenticate(key)
+    if principal.key_id is None:
+        raise PermissionDenied("the admin key manages keys only; use a user key")
+    return principal
+
+
+@contextlib.asynccontextmanager
+async def closing_on_error(websocket: WebSocket) -> AsyncIterator[None]:
+    """Ends the block quietly when the client has gone; a VoxcloneError is sent and closes."""
+    try:
+        yield
+    except WebSocketDisconnect:
+        return
+    except VoxcloneError as exc:
+        await fail(websocket, exc)
+
+
+async def receive(
+    websocket: WebSocket, idle_s: float, *, busy: Callable[[], bool] | None = None
+) -> dict[str, Any] | None:
+    """The next message, None when the client has gone. A client silent for ``idle_s`` is
+    refused, unless ``busy()`` says the server still has work for it (then it waits again)."""
+    while True:
+        try:
+            message = dict(await asyncio.wait_for(websocket.receive(), timeout=idle_s))
+        except TimeoutError:
+            if busy is not None and busy():
+                continue
+            raise InvalidInput(
+                f"no message for {idle_s:g} s; closing the stream", idle_timeout_s=idle_s
+            ) from None
+        if message["type"] == "websocket.disconnect":
+            return None
+        return message
+
+
+def json_text(message: dict[str, Any], *, binary: str) -> dict[str, Any]:
+    """A text message's JSON object; ``binary`` is what to tell a client that sent bytes."""
+    if message.get("text") is None:
+        raise InvalidInput(binary)
+    return parse_json(message["text"])
+
+
+def parse_json(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "")
+    except ValueError:
+        raise InvalidInput("a text message must be a JSON object") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("a text message must be a JSON object")
+    return value
+
+
+async def fail(websocket: WebSocket, exc: VoxcloneError) -> None:
+    """Tell the client what went wrong, in the one error shape, and close."""
+    if websocket.client_state != WebSocketState.CONNECTED:
+        return
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        await websocket.send_json(
+            {"type": "error", "error": exc.code, "message": exc.message, "details": exc.details}
+        )
+        await websocket.close(close_code(exc), reason=exc.code)
+
+
+def close_code(exc: VoxcloneError) -> int:
+    if isinstance(exc, AuthenticationError | PermissionDenied):
+        return CLOSE_POLICY
+    if isinstance(exc, PayloadTooLarge | InvalidText):
+        return CLOSE_TOO_BIG  # a message, or text waiting for synthesis, over its limit
+    if isinstance(exc, RateLimited):
+        return CLOSE_TRY_AGAIN
+    if isinstance(exc, EngineError):
+        return CLOSE_INTERNAL
+    if isinstance(exc, NotFound):
+        return CLOSE_NOT_FOUND  # no such voice, or another key's
+    if isinstance(exc, Conflict):
+        return CLOSE_CONFLICT  # a voice still being fitted, or whose fitting failed
+    if isinstance(exc, AudioDurationOutOfRange):
+        return CLOSE_POLICY  # the stream ran past limits.max_speech_audio_s
+    if isinstance(exc, InvalidInput | Unprocessable):
+        return CLOSE_UNSUPPORTED_DATA  # garbage, NaN, a wrong rate, a silent client
+    return CLOSE_POLICY
