@@ -88,6 +88,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
+        ws="websockets-sansio",  # uvicorn's "auto" picks the deprecated legacy websockets API
     )
 
 
