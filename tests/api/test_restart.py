@@ -15,7 +15,7 @@ async def test_pending_and_running_jobs_resume_after_restart(tmp_path, database_
     issued = await first.keys.create(label="t")
     key_id = issued.record.id
     voice = await first.voices.create(key_id=key_id, name="v", ref_audio=tone_wav())
-    from voxclone.services.synthesis import QueuedJob, SynthesisRequest
+    from voxclone.services.synthesis_request import QueuedJob, SynthesisRequest
 
     queued = [
         await first.synthesis.request(
@@ -46,7 +46,7 @@ async def test_a_job_interrupted_too_often_fails(tmp_path, database_url) -> None
     from datetime import timedelta
 
     from voxclone.db.tables import utcnow
-    from voxclone.services.synthesis import QueuedJob, SynthesisRequest
+    from voxclone.services.synthesis_request import QueuedJob, SynthesisRequest
 
     settings = make_settings(tmp_path, database_url=database_url)
     first = build_services(settings, engines=fake_registry())

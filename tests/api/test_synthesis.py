@@ -58,7 +58,7 @@ async def test_cache_key_separates_text_lang_and_params(client, user, voice_id, 
 
 
 def test_cache_key_uses_nul_separators() -> None:
-    from voxclone.services.synthesis import cache_key
+    from voxclone.services.synthesis_request import cache_key
 
     a = cache_key(voice_id="v", text="ab", lang="c", backend="d", params={}, engine_version="1")
     b = cache_key(voice_id="v", text="a", lang="bc", backend="d", params={}, engine_version="1")

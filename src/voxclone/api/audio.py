@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from voxclone.audio import SUPPORTED_OUTPUT_FORMATS
 from voxclone.core.errors import UnsupportedFormat
 from voxclone.services.streaming import SynthesisStream
-from voxclone.services.synthesis import SynthesizedAudio
+from voxclone.services.synthesis_request import SynthesizedAudio
 
 EXTENSIONS = {
     "wav": "wav",

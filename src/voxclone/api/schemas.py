@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from voxclone.db.tables import ApiKey, Job, Speaker, SpeakerEnrollment, Voice
-from voxclone.services.synthesis import MAX_SPEED, MIN_SPEED
+from voxclone.services.synthesis_request import MAX_SPEED, MIN_SPEED
 
 
 class KeyCreate(BaseModel):

@@ -18,7 +18,7 @@ from voxclone.cli.provider import provider_app
 from voxclone.config import Settings
 from voxclone.core.errors import NotFound, VoxcloneError
 from voxclone.services.container import Services, build_services
-from voxclone.services.synthesis import SynthesisRequest
+from voxclone.services.synthesis_request import SynthesisRequest
 
 app = typer.Typer(help="voxclone: self-hosted voice cloning.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys (admin).", no_args_is_help=True)

@@ -13,7 +13,8 @@ from voxclone.config import LimitSettings
 from voxclone.core.errors import AudioTooLarge, EngineError, VoxcloneError
 from voxclone.engines.base import SynthesisParams
 from voxclone.engines.registry import EngineRegistry
-from voxclone.services.synthesis import SynthesisService, SynthesizedAudio
+from voxclone.services.synthesis import SynthesisService
+from voxclone.services.synthesis_request import SynthesizedAudio
 from voxclone.services.voices import check_language
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from voxclone.core.errors import NotFound
 from voxclone.engines.registry import EngineRegistry
-from voxclone.services.synthesis import OPENAI_TTS_MODELS
+from voxclone.services.synthesis_request import OPENAI_TTS_MODELS
 from voxclone.services.transcription import OPENAI_MODELS as OPENAI_STT_MODELS
 
 

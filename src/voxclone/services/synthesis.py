@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -50,66 +48,21 @@ from voxclone.services.streaming import (
     encoded_pieces,
     one_piece,
 )
+from voxclone.services.synthesis_request import (
+    MAX_SAMPLE_RATE,
+    MAX_SPEED,
+    MIN_SAMPLE_RATE,
+    MIN_SPEED,
+    OPENAI_TTS_MODELS,
+    QueuedJob,
+    SynthesisRequest,
+    SynthesizedAudio,
+    cache_key,
+)
 from voxclone.services.voices import VoiceService, check_language, check_ready
 from voxclone.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
-
-MIN_SPEED, MAX_SPEED = 0.25, 4.0
-OPENAI_TTS_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts", "gpt-4o-mini-tts-2025-12-15")
-"""OpenAI's speech model names; each means the voice's own backend (POST /v1/audio/speech)."""
-MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 48000
-
-
-def cache_key(
-    *,
-    voice_id: str,
-    text: str,
-    lang: str,
-    backend: str,
-    params: dict[str, Any],
-    engine_version: str,
-) -> str:
-    """SHA-256 over the inputs that decide the audio, separated by NUL bytes (DESIGN.md)."""
-    parts = [voice_id, text, lang, backend, json.dumps(params, sort_keys=True), engine_version]
-    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class SynthesisRequest:
-    voice_id: str
-    text: str
-    lang: str | None = None
-    backend: str | None = None
-    format: str = "wav"
-    sample_rate: int | None = None
-    speed: float = 1.0
-    seed: int | None = None
-    temperature: float | None = None
-
-    def params(self, lang: str) -> SynthesisParams:
-        return SynthesisParams(
-            language=lang, speed=self.speed, temperature=self.temperature, seed=self.seed
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SynthesizedAudio:
-    data: bytes
-    media_type: str
-    duration_s: float
-    voice_id: str | None
-    backend: str
-    synthesis_ms: int
-    cache_hit: bool
-
-
-@dataclass(frozen=True, slots=True)
-class QueuedJob:
-    job_id: str
-    status: str
-    voice_id: str
-    backend: str
 
 
 @dataclass(slots=True)

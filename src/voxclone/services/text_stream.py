@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from voxclone.core.errors import InvalidText
 from voxclone.engines.text import split_sentences
-from voxclone.services.synthesis import SynthesisRequest, SynthesisService
+from voxclone.services.synthesis import SynthesisService
+from voxclone.services.synthesis_request import SynthesisRequest
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from voxclone.db import jobs as job_queries
 from voxclone.db.tables import Job, utcnow
 from voxclone.services.container import Services, build_services
 from voxclone.services.runner import JobRunner, worker_name
-from voxclone.services.synthesis import QueuedJob, SynthesisRequest
+from voxclone.services.synthesis_request import QueuedJob, SynthesisRequest
 
 LEASE = {"lease_s": 1.0, "heartbeat_s": 0.1}
 

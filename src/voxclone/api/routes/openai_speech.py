@@ -16,7 +16,7 @@ from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.schemas import ModelList, ModelPublic, SpeechCreate, VoiceRef
 from voxclone.core.errors import UnsupportedFormat
 from voxclone.services.openai_models import ModelEntry, get_model, list_models
-from voxclone.services.synthesis import SynthesisRequest
+from voxclone.services.synthesis_request import SynthesisRequest
 
 router = APIRouter(tags=["openai-compatible"])
 

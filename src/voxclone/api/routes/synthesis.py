@@ -8,7 +8,7 @@ from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.schemas import SynthesizeBody, TextToSpeechBody
 from voxclone.core.errors import MissingField
 from voxclone.services.container import Services
-from voxclone.services.synthesis import QueuedJob, SynthesisRequest
+from voxclone.services.synthesis_request import QueuedJob, SynthesisRequest
 
 router = APIRouter(tags=["synthesis"])
 OUTPUT_FORMAT = Query(None, description="wav (default), mp3_44100_128, pcm_16000…")

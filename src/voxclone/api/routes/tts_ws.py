@@ -35,7 +35,7 @@ from voxclone.api.ws import (
 from voxclone.config import LimitSettings
 from voxclone.core.errors import InvalidInput, PayloadTooLarge, UnsupportedFormat
 from voxclone.services.container import Services
-from voxclone.services.synthesis import SynthesisRequest
+from voxclone.services.synthesis_request import SynthesisRequest
 from voxclone.services.text_stream import TextStream
 
 router = APIRouter(tags=["synthesis"])
