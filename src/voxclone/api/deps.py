@@ -51,5 +51,6 @@ async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> 
     return principal
 
 
+AnyKey = Annotated[Principal, Depends(get_principal)]
 UserKey = Annotated[Principal, Depends(get_user)]
 AdminKey = Annotated[Principal, Depends(get_admin)]

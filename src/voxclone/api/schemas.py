@@ -10,11 +10,33 @@ from pydantic import BaseModel, Field
 from voxclone.db.tables import ApiKey, Job, Speaker, SpeakerEnrollment, Voice
 from voxclone.services.synthesis_request import MAX_SPEED, MIN_SPEED
 
+INT32_MAX = 2**31 - 1
+"""The largest value an INTEGER column holds on every database voxclone runs on."""
 
-class KeyCreate(BaseModel):
+
+class KeyLimits(BaseModel):
+    rate_limit_per_minute: int | None = Field(
+        None, ge=1, le=INT32_MAX, description="Requests per minute (None: the server's default)."
+    )
+    monthly_char_quota: int | None = Field(
+        None,
+        ge=0,
+        le=INT32_MAX,
+        description="Characters per billing period (None: the server's default; 0: none).",
+    )
+    max_concurrent_jobs: int | None = Field(
+        None, ge=1, le=INT32_MAX, description="Jobs pending or running at once."
+    )
+
+
+class KeyCreate(KeyLimits):
     label: str = Field("", max_length=200)
-    rate_limit_per_minute: int | None = Field(None, ge=1)
-    monthly_char_quota: int | None = Field(None, ge=1)
+
+
+class KeyUpdate(KeyLimits):
+    """``PATCH /v1/keys/{id}``: the fields sent are set (null clears a limit); the rest stay."""
+
+    label: str | None = Field(None, max_length=200)
 
 
 class KeyPublic(BaseModel):
@@ -23,6 +45,12 @@ class KeyPublic(BaseModel):
     prefix: str
     rate_limit_per_minute: int | None
     monthly_char_quota: int | None
+    max_concurrent_jobs: int | None
+    period_start: datetime | None
+    period_end: datetime | None
+    plan: str | None
+    email: str | None
+    has_webhook_secret: bool
     created_at: datetime
     revoked_at: datetime | None
 
@@ -34,9 +62,22 @@ class KeyPublic(BaseModel):
             prefix=key.prefix,
             rate_limit_per_minute=key.rate_limit_per_minute,
             monthly_char_quota=key.monthly_char_quota,
+            max_concurrent_jobs=key.max_concurrent_jobs,
+            period_start=key.period_start,
+            period_end=key.period_end,
+            plan=key.plan,
+            email=key.email,
+            has_webhook_secret=key.webhook_secret is not None,
             created_at=key.created_at,
             revoked_at=key.revoked_at,
         )
+
+
+class WebhookSecretIssued(BaseModel):
+    key_id: str
+    webhook_secret: str = Field(
+        description="Signs this key's webhooks (X-Voxclone-Signature). Shown once."
+    )
 
 
 class KeyIssued(KeyPublic):

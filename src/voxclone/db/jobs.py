@@ -32,8 +32,9 @@ async def create_job(
     params: dict[str, Any],
     voice_id: str | None = None,
     cache_key: str | None = None,
+    callback_url: str | None = None,
 ) -> Job:
-    """Add a pending job."""
+    """Add a pending job; ``callback_url`` is told when it ends (outbound webhook)."""
     job = Job(
         id=id,
         key_id=key_id,
@@ -43,6 +44,7 @@ async def create_job(
         progress=0.0,
         params=dict(params),
         cache_key=cache_key,
+        callback_url=callback_url,
         attempts=0,
     )
     session.add(job)
@@ -280,3 +282,13 @@ async def _update(session: AsyncSession, statement: Update, job_id: str) -> bool
     if loaded is not None:
         await session.refresh(loaded)
     return changed
+
+
+async def count_unfinished_jobs(session: AsyncSession, *, key_id: str) -> int:
+    """Jobs of the key pending or running (what its concurrency limit counts)."""
+    query = (
+        select(func.count())
+        .select_from(Job)
+        .where(Job.key_id == key_id, Job.status.in_(UNFINISHED))
+    )
+    return int((await session.execute(query)).scalar_one())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,18 +17,11 @@ async def create_key(
     label: str,
     key_hash: str,
     prefix: str,
-    rate_limit_per_minute: int | None = None,
-    monthly_char_quota: int | None = None,
+    **fields: Any,
 ) -> ApiKey:
-    """Add a key. ``key_hash`` is the SHA-256 hex of the full key (unique)."""
-    key = ApiKey(
-        id=id,
-        label=label,
-        key_hash=key_hash,
-        prefix=prefix,
-        rate_limit_per_minute=rate_limit_per_minute,
-        monthly_char_quota=monthly_char_quota,
-    )
+    """Add a key. ``key_hash`` is the SHA-256 hex of the full key (unique); ``fields`` are
+    other columns of ``ApiKey`` (limits, billing window, Stripe ids)."""
+    key = ApiKey(id=id, label=label, key_hash=key_hash, prefix=prefix, **fields)
     session.add(key)
     await session.flush()
     return key
@@ -64,3 +59,29 @@ async def revoke_key(session: AsyncSession, *, key_id: str) -> ApiKey | None:
         key.revoked_at = utcnow()
         await session.flush()
     return key
+
+
+async def update_key(session: AsyncSession, *, key_id: str, **fields: Any) -> ApiKey | None:
+    """Set columns of the key (None clears one); None if there is no such key."""
+    key = await session.get(ApiKey, key_id)
+    if key is None:
+        return None
+    for name, value in fields.items():
+        setattr(key, name, value)
+    await session.flush()
+    return key
+
+
+async def find_keys(
+    session: AsyncSession,
+    *,
+    stripe_customer_id: str | None = None,
+    stripe_subscription_id: str | None = None,
+) -> list[ApiKey]:
+    """Keys issued to a Stripe customer or subscription, revoked ones included."""
+    query = select(ApiKey)
+    if stripe_customer_id is not None:
+        query = query.where(ApiKey.stripe_customer_id == stripe_customer_id)
+    if stripe_subscription_id is not None:
+        query = query.where(ApiKey.stripe_subscription_id == stripe_subscription_id)
+    return list((await session.execute(query.order_by(ApiKey.created_at))).scalars())

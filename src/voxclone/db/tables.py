@@ -79,6 +79,21 @@ class ApiKey(Base):
     """The first characters of the key (``vx_ab12``), to tell keys apart in listings."""
     rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
     monthly_char_quota: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Characters per billing period (None: the server's default; 0: none allowed)."""
+    max_concurrent_jobs: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Jobs pending or running at once (None: the server's default)."""
+    period_start: Mapped[datetime | None] = mapped_column(nullable=True)
+    """The billing window (Stripe's current period) when the key has one; else the month."""
+    period_end: Mapped[datetime | None] = mapped_column(nullable=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """Signs outbound webhooks (``whsec_...``); kept in clear, as it must sign, shown once."""
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    plan: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """The billing plan (a Stripe price id) the key was issued for."""
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(
+        String(255), nullable=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
@@ -149,6 +164,11 @@ class Job(Base):
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     """What a job produces other than audio (a biometrics job's segments)."""
+    callback_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Outbound webhook: POSTed the job's JSON, signed, when the job ends."""
+    callback_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Inbound: SHA-256 of the per-job secret a serverless engine must present to
+    ``POST /v1/jobs/{id}/complete``."""
 
 
 class CacheEntry(Base):
@@ -198,3 +218,103 @@ class SpeakerEnrollment(Base):
     duration_s: Mapped[float] = mapped_column(Float)
     speech_s: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UsageEvent(Base):
+    """One billable act: a synthesis, a transcription, a denoise, a biometrics call or job.
+
+    ``event_key`` makes recording idempotent: a job's usage is keyed by the job, so a retried
+    job is counted once.
+    """
+
+    __tablename__ = "usage_events"
+    __table_args__ = (Index("ix_usage_events_key_created", "key_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    event_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    """tts, stt, denoise or biometrics."""
+    entry: Mapped[str] = mapped_column(String(32))
+    """The way in: sync, stream, job, ws, openai, oneshot, transcribe, ..."""
+    voice_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    """No foreign key: usage outlives a deleted voice."""
+    backend: Mapped[str] = mapped_column(String(100), default="")
+    characters: Mapped[int] = mapped_column(Integer, default=0)
+    """Characters billed (0 on a cache hit)."""
+    audio_out_s: Mapped[float] = mapped_column(Float, default=0.0)
+    audio_in_s: Mapped[float] = mapped_column(Float, default=0.0)
+    cache_hit: Mapped[bool] = mapped_column(Boolean, default=False)
+    requests: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """An outbound webhook for a finished job, retried until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    event: Mapped[str] = mapped_column(String(32))
+    """job.ready, job.failed or job.cancelled."""
+    payload: Mapped[str] = mapped_column(Text)
+    """The exact body POSTed (the signature covers it)."""
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """pending, delivered or failed (given up)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    """A host sending it holds it until then; after, another host may."""
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class WebhookAttempt(Base):
+    """One try at a delivery: the delivery log of ``GET /v1/jobs/{id}/deliveries``."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StripeEvent(Base):
+    """A Stripe webhook event already processed (events are handled once)."""
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BillingCheckout(Base):
+    """A Stripe Checkout Session started by ``POST /v1/checkout``; the browser that started it
+    holds ``token`` (only its hash is stored) and sees the issued key once."""
+
+    __tablename__ = "billing_checkouts"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stripe_session_id: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    price_id: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """pending, completed (key issued, not yet shown) or claimed (shown once)."""
+    key_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    key_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """The issued key until the browser has been shown it once; then cleared."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -22,6 +22,7 @@ from voxclone.queue.base import JobQueue
 from voxclone.queue.factory import open_job_queue
 from voxclone.services.biometrics import BiometricsService
 from voxclone.services.denoise import DenoiseService
+from voxclone.services.job_events import JobEvents
 from voxclone.services.jobs import JobService
 from voxclone.services.keys import KeyService, ensure_admin_key
 from voxclone.services.metrics import Metrics
@@ -58,6 +59,8 @@ class Services:
     admin_key_generated: bool
     metrics: Metrics
     """This process's Prometheus metrics, on a registry of its own (GET /metrics)."""
+    job_events: JobEvents
+    """Listeners told when a job ends (outbound webhooks)."""
     version: str = __version__
     started_at: float = 0.0
     started_unix: int = 0
@@ -114,6 +117,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
     registry = engines if engines is not None else EngineRegistry(engine_specs(settings))
     queue = open_job_queue(settings)
     metrics = Metrics(engines=registry)
+    job_events = JobEvents(sessions=sessions)
     sole_worker = settings.queue == "inprocess"
     transcription = TranscriptionService(
         engines=registry, limits=settings.limits, default_backend=settings.default_stt_backend
@@ -192,5 +196,6 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         admin_key=admin_key,
         admin_key_generated=generated,
         metrics=metrics,
+        job_events=job_events,
         sweeper=sweeper,
     )

@@ -59,13 +59,25 @@ def ensure_admin_key(data_dir: Path, configured: str | None) -> tuple[str, bool]
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the admin, or the owner of one user key."""
+    """Who is calling: the admin, or the owner of one user key, with the key's own limits
+    (None: the server's default) and billing window (None: the calendar month)."""
 
     key_id: str | None
     is_admin: bool = False
     label: str = ""
     rate_limit_per_minute: int | None = None
     monthly_char_quota: int | None = None
+    max_concurrent_jobs: int | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+
+KEY_LIMIT_FIELDS = ("rate_limit_per_minute", "monthly_char_quota", "max_concurrent_jobs")
+"""The limits an admin sets on a key (``POST /v1/keys``, ``PATCH /v1/keys/{id}``)."""
+
+
+def generate_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,12 +126,7 @@ class KeyService:
             raise AuthenticationError("invalid API key")
         if record.revoked_at is not None:
             raise AuthenticationError("this API key has been revoked")
-        principal = Principal(
-            key_id=record.id,
-            label=record.label,
-            rate_limit_per_minute=record.rate_limit_per_minute,
-            monthly_char_quota=record.monthly_char_quota,
-        )
+        principal = principal_of(record)
         if self._cache_s > 0:
             if len(self._cache) > 10_000:
                 self._cache.clear()
@@ -132,6 +139,13 @@ class KeyService:
         label: str = "",
         rate_limit_per_minute: int | None = None,
         monthly_char_quota: int | None = None,
+        max_concurrent_jobs: int | None = None,
+        email: str | None = None,
+        plan: str | None = None,
+        stripe_customer_id: str | None = None,
+        stripe_subscription_id: str | None = None,
+        period_start: datetime | None = None,
+        period_end: datetime | None = None,
     ) -> IssuedKey:
         secret = generate_key()
         async with self._sessions() as session:
@@ -143,9 +157,43 @@ class KeyService:
                 prefix=secret[:8],
                 rate_limit_per_minute=rate_limit_per_minute,
                 monthly_char_quota=monthly_char_quota,
+                max_concurrent_jobs=max_concurrent_jobs,
+                email=email,
+                plan=plan,
+                stripe_customer_id=stripe_customer_id,
+                stripe_subscription_id=stripe_subscription_id,
+                period_start=period_start,
+                period_end=period_end,
             )
             await session.commit()
         return IssuedKey(record=record, secret=secret)
+
+    async def get(self, *, key_id: str) -> ApiKey:
+        key_id = parse_id(key_id, what="key_id")
+        async with self._sessions() as session:
+            record = await key_queries.get_key(session, key_id=key_id)
+        if record is None:
+            raise NotFound(f"no API key with id {key_id}", key_id=key_id)
+        return record
+
+    async def update(self, *, key_id: str, **fields: object) -> ApiKey:
+        """Set the key's limits, billing window or Stripe ids (``ApiKey`` column names; None
+        clears a limit back to the server's default). This process forgets the key's cached
+        principal at once; other API hosts within ``auth_cache_s``."""
+        key_id = parse_id(key_id, what="key_id")
+        async with self._sessions() as session:
+            record = await key_queries.update_key(session, key_id=key_id, **fields)
+            if record is None:
+                raise NotFound(f"no API key with id {key_id}", key_id=key_id)
+            await session.commit()
+        self._cache.pop(record.key_hash, None)
+        return record
+
+    async def rotate_webhook_secret(self, *, key_id: str) -> str:
+        """A new secret for signing the key's outbound webhooks; the old one stops at once."""
+        secret = generate_webhook_secret()
+        await self.update(key_id=key_id, webhook_secret=secret)
+        return secret
 
     async def list(self) -> list[ApiKey]:
         async with self._sessions() as session:
@@ -160,3 +208,15 @@ class KeyService:
             await session.commit()
         self._cache.pop(record.key_hash, None)
         return record.revoked_at
+
+
+def principal_of(record: ApiKey) -> Principal:
+    return Principal(
+        key_id=record.id,
+        label=record.label,
+        rate_limit_per_minute=record.rate_limit_per_minute,
+        monthly_char_quota=record.monthly_char_quota,
+        max_concurrent_jobs=record.max_concurrent_jobs,
+        period_start=record.period_start,
+        period_end=record.period_end,
+    )

@@ -388,8 +388,11 @@ class SynthesisService:
 
     # --- entry points ------------------------------------------------------------------------
 
-    async def request(self, *, key_id: str, req: SynthesisRequest) -> SynthesizedAudio | QueuedJob:
-        """Afterwords semantics: a cache hit returns audio now; a miss queues a job."""
+    async def request(
+        self, *, key_id: str, req: SynthesisRequest, callback_url: str | None = None
+    ) -> SynthesizedAudio | QueuedJob:
+        """Afterwords semantics: a cache hit returns audio now; a miss queues a job, whose end
+        is POSTed to ``callback_url`` (checked by the caller) when one is given."""
         plan = await self._plan(key_id=key_id, req=req)
         hit = await self._cached(plan)
         if hit is not None:
@@ -413,6 +416,7 @@ class SynthesisService:
                     "temperature": req.temperature,
                 },
                 cache_key=plan.key,
+                callback_url=callback_url,
             )
             await session.commit()
         await self._queue.submit(job_id)
