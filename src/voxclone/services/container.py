@@ -31,6 +31,7 @@ from voxclone.services.runner import JobRunner
 from voxclone.services.sweeper import JobSweeper
 from voxclone.services.synthesis import SynthesisService
 from voxclone.services.transcription import TranscriptionService
+from voxclone.services.usage import UsageService
 from voxclone.services.voices import VoiceService
 from voxclone.storage.base import BlobStore
 from voxclone.storage.factory import open_blob_store
@@ -61,6 +62,8 @@ class Services:
     """This process's Prometheus metrics, on a registry of its own (GET /metrics)."""
     job_events: JobEvents
     """Listeners told when a job ends (outbound webhooks)."""
+    usage: UsageService
+    """Usage metering: every billable act, and the characters each key used."""
     version: str = __version__
     started_at: float = 0.0
     started_unix: int = 0
@@ -100,6 +103,7 @@ class Services:
             await self.sweeper.stop()
         await self.queue.stop()
         await self.synthesis.close()
+        await self.usage.close()
         self.engines.close()
         await self.db.dispose()
 
@@ -118,6 +122,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
     queue = open_job_queue(settings)
     metrics = Metrics(engines=registry)
     job_events = JobEvents(sessions=sessions)
+    usage = UsageService(sessions=sessions, cache_s=settings.quotas.usage_cache_s)
     sole_worker = settings.queue == "inprocess"
     transcription = TranscriptionService(
         engines=registry, limits=settings.limits, default_backend=settings.default_stt_backend
@@ -197,5 +202,6 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         admin_key_generated=generated,
         metrics=metrics,
         job_events=job_events,
+        usage=usage,
         sweeper=sweeper,
     )
