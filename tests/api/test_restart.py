@@ -6,6 +6,7 @@ from tests.conftest import fake_registry, make_settings, tone_wav
 from voxclone.core.types import JobStatus
 from voxclone.db import jobs as job_queries
 from voxclone.services.container import build_services
+from voxclone.services.keys import Principal
 
 
 async def test_pending_and_running_jobs_resume_after_restart(tmp_path, database_url) -> None:
@@ -19,7 +20,8 @@ async def test_pending_and_running_jobs_resume_after_restart(tmp_path, database_
 
     queued = [
         await first.synthesis.request(
-            key_id=key_id, req=SynthesisRequest(voice_id=voice.id, text=f"Number {i}.")
+            caller=Principal(key_id=key_id),
+            req=SynthesisRequest(voice_id=voice.id, text=f"Number {i}."),
         )
         for i in range(3)
     ]
@@ -54,7 +56,7 @@ async def test_a_job_interrupted_too_often_fails(tmp_path, database_url) -> None
     key_id = (await first.keys.create()).record.id
     voice = await first.voices.create(key_id=key_id, name="v", ref_audio=tone_wav())
     q = await first.synthesis.request(
-        key_id=key_id, req=SynthesisRequest(voice_id=voice.id, text="x.")
+        caller=Principal(key_id=key_id), req=SynthesisRequest(voice_id=voice.id, text="x.")
     )
     assert isinstance(q, QueuedJob)
     for _ in range(settings.jobs.max_attempts):  # started, then its process died, each time

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.requests import HTTPConnection
 
-from voxclone.core.errors import PermissionDenied
+from voxclone.core.errors import KeyRateLimited, PermissionDenied
 from voxclone.services.container import Services
 from voxclone.services.keys import Principal
+from voxclone.services.synthesis import RateState
 
 
 def get_services(request: Request) -> Services:
@@ -37,12 +38,35 @@ async def get_principal(request: Request, services: ServicesDep) -> Principal:
     return principal
 
 
-async def get_user(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_user(
+    request: Request,
+    services: ServicesDep,
+    principal: Annotated[Principal, Depends(get_principal)],
+) -> Principal:
+    """The caller's user key, counted against its rate limit (429 past it). Where the key
+    stands in its window goes into X-RateLimit-* headers (``RateLimitHeaders``)."""
     if principal.key_id is None:
         raise PermissionDenied(
             "the admin key manages keys only; create a user key with POST /v1/keys"
         )
+    await count_request(request, services, principal)
     return principal
+
+
+async def count_request(
+    connection: HTTPConnection, services: Services, principal: Principal
+) -> None:
+    """One request of the key against its rate limit; the window's state is kept on the
+    connection for the response headers, also when the request is refused."""
+    try:
+        state = await services.admission.check_rate(principal)
+    except KeyRateLimited as exc:
+        connection.state.ratelimit = RateState(
+            limit=int(exc.details["limit"]), remaining=0, reset_unix=int(exc.details["reset"])
+        )
+        raise
+    if state is not None:
+        connection.state.ratelimit = state
 
 
 async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

@@ -72,3 +72,29 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class RateLimitHeaders:
+    """``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` on every response to a key with a
+    rate limit (429s included): the admit step leaves the key's window on the request state."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state = scope.get("state", {}).get("ratelimit")
+                if state is not None:
+                    headers = list(message.get("headers", []))
+                    headers += [
+                        (k.lower().encode(), v.encode()) for k, v in state.headers().items()
+                    ]
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

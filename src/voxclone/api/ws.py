@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from voxclone.api.deps import presented_key
+from voxclone.api.deps import count_request, presented_key
 from voxclone.core.errors import (
     AudioDurationOutOfRange,
     AuthenticationError,
@@ -24,10 +24,13 @@ from voxclone.core.errors import (
     EngineError,
     InvalidInput,
     InvalidText,
+    KeyRateLimited,
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    QuotaExceeded,
     RateLimited,
+    TooManyJobs,
     Unprocessable,
     VoxcloneError,
 )
@@ -41,8 +44,12 @@ CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL = 1011
 CLOSE_TRY_AGAIN = 1013
+CLOSE_QUOTA = 4402
+CLOSE_RATE_LIMITED = 4429
 CLOSE_NOT_FOUND = 4404
 CLOSE_CONFLICT = 4409
+MAX_REASON_BYTES = 123
+"""RFC 6455: a close frame's reason is at most 123 bytes of UTF-8."""
 
 
 async def authenticate_user(websocket: WebSocket, services: Services) -> Principal:
@@ -51,6 +58,7 @@ async def authenticate_user(websocket: WebSocket, services: Services) -> Princip
     principal = await services.keys.authenticate(key)
     if principal.key_id is None:
         raise PermissionDenied("the admin key manages keys only; use a user key")
+    await count_request(websocket, services, principal)
     return principal
 
 
@@ -109,12 +117,29 @@ async def fail(websocket: WebSocket, exc: VoxcloneError) -> None:
         await websocket.send_json(
             {"type": "error", "error": exc.code, "message": exc.message, "details": exc.details}
         )
-        await websocket.close(close_code(exc), reason=exc.code)
+        await websocket.close(close_code(exc), reason=close_reason(exc))
+
+
+def close_reason(exc: VoxcloneError) -> str:
+    """The error's code; for a key's quota or rate limit, the error as compact JSON (its code
+    and numbers), as much of it as a close frame holds."""
+    if not isinstance(exc, QuotaExceeded | KeyRateLimited | TooManyJobs):
+        return exc.code
+    body: dict[str, Any] = {"error": exc.code}
+    for name, value in exc.details.items():
+        candidate = json.dumps({**body, name: value}, separators=(",", ":"))
+        if len(candidate.encode()) <= MAX_REASON_BYTES:
+            body[name] = value
+    return json.dumps(body, separators=(",", ":"))
 
 
 def close_code(exc: VoxcloneError) -> int:
     if isinstance(exc, AuthenticationError | PermissionDenied):
         return CLOSE_POLICY
+    if isinstance(exc, QuotaExceeded):
+        return CLOSE_QUOTA
+    if isinstance(exc, KeyRateLimited | TooManyJobs):
+        return CLOSE_RATE_LIMITED
     if isinstance(exc, PayloadTooLarge | InvalidText):
         return CLOSE_TOO_BIG  # a message, or text waiting for synthesis, over its limit
     if isinstance(exc, RateLimited):

@@ -18,6 +18,7 @@ from voxclone.cli.provider import provider_app
 from voxclone.config import Settings
 from voxclone.core.errors import NotFound, VoxcloneError
 from voxclone.services.container import Services, build_services
+from voxclone.services.keys import Principal
 from voxclone.services.synthesis_request import SynthesisRequest
 
 app = typer.Typer(help="voxclone: self-hosted voice cloning.", no_args_is_help=True)
@@ -55,6 +56,13 @@ def _run(work: Callable[[Services], Awaitable[T]]) -> T:
 
 
 async def _user_key_id(services: Services, key: str | None) -> str:
+    principal = await _user(services, key)
+    assert principal.key_id is not None
+    return principal.key_id
+
+
+async def _user(services: Services, key: str | None) -> Principal:
+    """The user key the CLI acts as (``--key`` or VOXCLONE_API_KEY), with its limits."""
     token = key or (
         services.settings.api_key.get_secret_value() if services.settings.api_key else None
     )
@@ -66,7 +74,7 @@ async def _user_key_id(services: Services, key: str | None) -> str:
     principal = await services.keys.authenticate(token)
     if principal.key_id is None:
         raise VoxcloneError("the admin key cannot own voices; use a user key (vx_...)")
-    return principal.key_id
+    return principal
 
 
 @app.command()
@@ -242,8 +250,9 @@ def say(
     out_format = fmt or (output.suffix.lstrip(".").lower() or "wav")
 
     async def work(s: Services) -> tuple[float, bool]:
-        key_id = await _user_key_id(s, key)
-        voice_id = await _find_voice(s, key_id, voice)
+        user = await _user(s, key)
+        assert user.key_id is not None
+        voice_id = await _find_voice(s, user.key_id, voice)
         with Progress(
             TextColumn("[bold]synthesizing"),
             BarColumn(),
@@ -257,7 +266,7 @@ def say(
                 bar.update(task, completed=fraction)
 
             result = await s.synthesis.synthesize_now(
-                key_id=key_id,
+                caller=user,
                 req=SynthesisRequest(
                     voice_id=voice_id,
                     text=text,
@@ -322,6 +331,58 @@ def transcribe(
         return writers[fmt](result.transcript)
 
     typer.echo(_run(work), nl=False)
+
+
+@app.command()
+def usage(
+    key: KeyOption = None,
+    all_keys: Annotated[
+        bool, typer.Option("--all", help="Every key's usage (the admin's view).")
+    ] = False,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Start: a date or datetime (UTC); default: the period's."),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", help="End, exclusive (a date includes that day)."),
+    ] = None,
+    group_by: Annotated[
+        str | None,
+        typer.Option(
+            "--group-by",
+            help="day, backend, voice, kind (--all: also key); comma-separated. "
+            "Default: backend,day (--all: key).",
+        ),
+    ] = None,
+    key_id: Annotated[
+        str | None, typer.Option("--key-id", help="With --all: only this key's usage.")
+    ] = None,
+) -> None:
+    """Characters, audio seconds and requests: your key's current billing period and quota
+    (VOXCLONE_API_KEY or --key), or with --all every key's."""
+    from voxclone.cli.usage_table import render_summary
+    from voxclone.core.types import parse_id
+    from voxclone.services import usage as metering
+
+    async def work(s: Services) -> metering.UsageSummary:
+        since = metering.parse_bound(start, field="from")
+        until = metering.parse_bound(end, field="to", end=True)
+        if all_keys:
+            groups = metering.parse_groups(group_by, allowed=metering.GROUPS, default=("key",))
+            return await s.usage.summary(
+                key_id=parse_id(key_id, what="key_id") if key_id else None,
+                start=since,
+                end=until,
+                group_by=groups,
+            )
+        groups = metering.parse_groups(
+            group_by, allowed=metering.USER_GROUPS, default=("backend", "day")
+        )
+        user = await _user(s, key)
+        return await s.usage.summary(key=user, start=since, end=until, group_by=groups)
+
+    Console().print(render_summary(_run(work)))
 
 
 @app.command()

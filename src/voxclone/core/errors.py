@@ -38,6 +38,12 @@ class MissingField(InvalidInput):
     code = "missing_field"
 
 
+class InvalidSignature(InvalidInput):
+    """A signed request (a Stripe webhook) whose signature is missing, wrong or too old."""
+
+    code = "invalid_signature"
+
+
 class InvalidId(InvalidInput):
     """An id in the path or body is not a well-formed id (it is never looked up)."""
 
@@ -78,6 +84,13 @@ class UnknownBackend(Unprocessable):
     code = "unknown_backend"
 
 
+class JobsOnlyBackend(Unprocessable):
+    """The backend renders elsewhere and calls back (``type = "callback"``): it serves jobs
+    (``POST /v1/synthesize``), never a request that waits for the audio."""
+
+    code = "jobs_only_backend"
+
+
 class UnsupportedLanguage(Unprocessable):
     code = "unsupported_language"
 
@@ -104,6 +117,21 @@ class InsufficientSpeech(Unprocessable):
     ``details`` give the seconds of speech found and the seconds needed."""
 
     code = "insufficient_speech"
+
+
+class UrlNotAllowed(Unprocessable):
+    """A URL voxclone would call (``callback_url``, ``reference_audio_url``) that it may not:
+    not http(s), with credentials, or resolving to a private, loopback or link-local address;
+    ``details`` name the ``field`` and the ``reason``."""
+
+    code = "url_not_allowed"
+
+
+class UrlFetchFailed(Unprocessable):
+    """A URL voxclone was asked to fetch (``reference_audio_url``) could not be fetched: it did
+    not answer, answered with an error, or redirected too often; ``details["field"]`` names it."""
+
+    code = "url_fetch_failed"
 
 
 class PayloadTooLarge(VoxcloneError):
@@ -163,7 +191,19 @@ class RateLimited(VoxcloneError):
         self.retry_after_s = retry_after_s
 
 
+class KeyRateLimited(RateLimited):
+    """The key made more requests in the last minute than its rate limit allows."""
+
+
+class TooManyJobs(RateLimited):
+    """The key has as many jobs pending or running as its concurrency limit allows."""
+
+    code = "too_many_concurrent_jobs"
+
+
 class QuotaExceeded(VoxcloneError):
+    """The key's characters for this billing period would run past its quota."""
+
     code = "quota_exceeded"
 
 
@@ -209,6 +249,18 @@ class StorageError(VoxcloneError):
     """A blob that the database says exists is missing or unreadable."""
 
     code = "storage_error"
+
+
+class BillingNotConfigured(VoxcloneError):
+    """Billing is on but cannot sell anything yet: no plan is configured."""
+
+    code = "billing_not_configured"
+
+
+class PaymentProviderError(VoxcloneError):
+    """Stripe could not be reached or refused a request voxclone made to it."""
+
+    code = "payment_provider_error"
 
 
 class QueueUnavailable(VoxcloneError):

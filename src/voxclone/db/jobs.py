@@ -74,7 +74,7 @@ async def claim_job(
     before then: that worker is presumed dead. Pass now minus the lease when many workers
     share the database, or the process's start time when this process is the only worker and
     resumes after a restart. Anything else (a terminal job, a running job whose lease is
-    alive, no such job) returns None.
+    alive, a job handed to a callback engine, no such job) returns None.
 
     The test and the change are one UPDATE, so of two workers racing for a job exactly one
     wins. ``attempts`` goes up by one on each claim and identifies this claim: pass it back as
@@ -83,7 +83,7 @@ async def claim_job(
     claimable = Job.status == JobStatus.PENDING.value
     if stale_before is not None:
         last_seen = func.coalesce(Job.heartbeat_at, Job.started_at)
-        stale = and_(Job.status == JobStatus.RUNNING.value, last_seen < stale_before)
+        stale = and_(_running_here(), last_seen < stale_before)
         claimable = or_(claimable, stale)
     now = utcnow()
     statement = (
@@ -212,11 +212,12 @@ async def release_stale_jobs(session: AsyncSession, *, started_before: datetime)
     """Put jobs that started running before ``started_before`` back to pending.
 
     At start-up, with the process's start time: those jobs' worker died with the last process.
-    ``attempts`` is kept, so the next claim counts the interruption. Returns how many moved.
+    ``attempts`` is kept, so the next claim counts the interruption. Jobs awaiting a callback
+    stay as they are (their work is elsewhere). Returns how many moved.
     """
     statement = (
         update(Job)
-        .where(Job.status == JobStatus.RUNNING.value, Job.started_at < started_before)
+        .where(_running_here(), Job.started_at < started_before)
         .values(status=JobStatus.PENDING.value)
         .returning(Job.id)
     )
@@ -252,7 +253,7 @@ async def list_lost_job_candidates(
     """
     pending = and_(Job.status == JobStatus.PENDING.value, Job.created_at < created_before)
     last_seen = func.coalesce(Job.heartbeat_at, Job.started_at)
-    stale = and_(Job.status == JobStatus.RUNNING.value, last_seen < stale_before)
+    stale = and_(_running_here(), last_seen < stale_before)
     query = (
         select(Job.id)
         .where(Job.status.in_(UNFINISHED), or_(pending, stale))
@@ -261,6 +262,45 @@ async def list_lost_job_candidates(
     )
     if among is not None:
         query = query.where(Job.id.in_(list(among)))
+    return list((await session.execute(query)).scalars())
+
+
+def _running_here() -> ColumnElement[bool]:
+    """Running on a worker of ours, whose lease says whether it is alive: not a job handed to
+    a callback engine, which has no lease (it ends by its completion or its timeout)."""
+    return and_(Job.status == JobStatus.RUNNING.value, Job.callback_secret_hash.is_(None))
+
+
+async def await_callback(
+    session: AsyncSession, *, job_id: str, attempt: int, secret_hash: str
+) -> bool:
+    """Mark claim ``attempt`` of a running job as handed to a callback engine: the job stays
+    running, keyed by ``secret_hash`` (SHA-256 hex of its callback secret), until its
+    completion or its timeout (counted from ``heartbeat_at``, set now). False when that
+    claim no longer holds the job (it was cancelled, or reclaimed)."""
+    statement = (
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value, Job.attempts == attempt)
+        .values(callback_secret_hash=secret_hash, heartbeat_at=utcnow())
+        .returning(Job.id)
+    )
+    return await _update(session, statement, job_id)
+
+
+async def list_overdue_callbacks(
+    session: AsyncSession, *, triggered_before: datetime, limit: int = 1000
+) -> list[Job]:
+    """Running jobs handed to a callback engine before ``triggered_before``, oldest first."""
+    query = (
+        select(Job)
+        .where(
+            Job.status == JobStatus.RUNNING.value,
+            Job.callback_secret_hash.is_not(None),
+            Job.heartbeat_at < triggered_before,
+        )
+        .order_by(Job.heartbeat_at, Job.id)
+        .limit(limit)
+    )
     return list((await session.execute(query)).scalars())
 
 

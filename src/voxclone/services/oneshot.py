@@ -13,6 +13,7 @@ from voxclone.config import LimitSettings
 from voxclone.core.errors import AudioTooLarge, EngineError, VoxcloneError
 from voxclone.engines.base import SynthesisParams
 from voxclone.engines.registry import EngineRegistry
+from voxclone.services.keys import Principal
 from voxclone.services.synthesis import SynthesisService
 from voxclone.services.synthesis_request import SynthesizedAudio
 from voxclone.services.voices import check_language
@@ -35,6 +36,7 @@ class OneShotService:
     async def synthesize(
         self,
         *,
+        caller: Principal,
         text: str,
         reference: bytes,
         language: str = "auto",
@@ -72,6 +74,6 @@ class OneShotService:
             raise EngineError(
                 f"backend {engine.name!r} failed: {exc}", backend=engine.name
             ) from exc
-        return await self._synthesis.render(
-            engine=engine, text=text, prompt=prompt, params=params, started=started
+        return await self._synthesis.oneshot(
+            caller=caller, engine=engine, text=text, prompt=prompt, params=params, started=started
         )

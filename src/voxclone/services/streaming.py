@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,28 +92,31 @@ async def encoded_pieces(
     first: Audio,
     encoder: StreamEncoder,
     head: bytes,
-    completed: Callable[[list[Audio]], Awaitable[None]] | None,
+    ended: Callable[[list[Audio], bool], Coroutine[Any, Any, None]] | None,
     label: str,
 ) -> AsyncGenerator[bytes, None]:
     """``head`` (``first``, already encoded), then each further chunk as ``encoder`` encodes it.
 
-    When every chunk has been sent, ``completed`` gets them all (to cache the whole file).
-    A failure is logged and raised; when the consumer stops early (the client went away),
-    the engine is not stepped again and ``completed`` is not called.
+    When the stream ends, ``ended`` gets the chunks made and whether that was all of them
+    (True: every chunk was sent, so the whole file may be cached). When the consumer stops
+    early (the client went away) or the engine fails part way, the engine is not stepped again
+    and ``ended`` is still told, with False, from a task of its own so that it runs whatever
+    cancelled the stream.
     """
     kept = [first]
     sent = 1
+    complete = False
     try:
         if head:
             yield head
         async for chunk in chunks:
-            if completed is not None:
-                kept.append(chunk)
+            kept.append(chunk)
             if piece := await asyncio.to_thread(encoder.encode, chunk):
                 yield piece
             sent += 1
         if tail := await asyncio.to_thread(encoder.finish):
             yield tail
+        complete = True
     except VoxcloneError as exc:
         log.error("%s broke off after %d chunk(s): %s: %s", label, sent, exc.code, exc.message)
         raise
@@ -122,5 +125,24 @@ async def encoded_pieces(
         raise
     finally:
         encoder.close()
-    if completed is not None:
-        await completed(kept)
+        if ended is not None and not complete:
+            _run_detached(ended(kept, False), label)
+    if ended is not None:
+        await ended(kept, True)
+
+
+_detached: set[asyncio.Task[None]] = set()
+
+
+def _run_detached(work: Coroutine[Any, Any, None], label: str) -> None:
+    """Run ``work`` to its end in a task that the stream's cancellation does not reach."""
+
+    async def run() -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("%s: recording its end failed", label)
+
+    task = asyncio.get_running_loop().create_task(run())
+    _detached.add(task)
+    task.add_done_callback(_detached.discard)

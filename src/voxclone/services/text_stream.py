@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from voxclone.core.errors import InvalidText
 from voxclone.engines.text import split_sentences
+from voxclone.services.keys import Principal
 from voxclone.services.synthesis import SynthesisService
+from voxclone.services.synthesis.admit import key_id_of
 from voxclone.services.synthesis_request import SynthesisRequest
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,7 @@ class TextStream:
         self,
         *,
         synthesis: SynthesisService,
-        key_id: str,
+        caller: Principal,
         request: SynthesisRequest,
         sample_rate: int,
         backend: str,
@@ -96,7 +98,8 @@ class TextStream:
         max_chars: int,
     ) -> None:
         self._synthesis = synthesis
-        self._key_id = key_id
+        self._caller = caller
+        self._key_id = key_id_of(caller)
         self._request = request
         self.sample_rate = sample_rate
         self.backend = backend
@@ -116,18 +119,20 @@ class TextStream:
         cls,
         *,
         synthesis: SynthesisService,
-        key_id: str,
+        caller: Principal,
         request: SynthesisRequest,
         max_pending_chars: int,
         max_chars: int,
     ) -> TextStream:
         """Check everything but the text up front (the voice, its engine, the language, the
-        rate); PCM at the engine's own rate when ``request`` names none."""
-        _, engine, _ = await synthesis.check(key_id=key_id, req=request)
+        rate, and that the key has characters left); PCM at the engine's own rate when
+        ``request`` names none. Each piece is admitted and recorded as it is synthesized."""
+        _, engine, _ = await synthesis.check(key_id=key_id_of(caller), req=request)
+        await synthesis.admission.admit(caller, characters=0)
         rate = request.sample_rate or engine.capabilities().sample_rate
         return cls(
             synthesis=synthesis,
-            key_id=key_id,
+            caller=caller,
             request=dataclasses.replace(request, format="pcm", sample_rate=rate),
             sample_rate=rate,
             backend=engine.name,
@@ -207,7 +212,10 @@ class TextStream:
         try:
             while (piece := await self._queue.get()) is not None:
                 stream = await self._synthesis.stream(
-                    key_id=self._key_id, req=dataclasses.replace(self._request, text=piece)
+                    caller=self._caller,
+                    req=dataclasses.replace(self._request, text=piece),
+                    entry="ws",
+                    requests=1 if self._pieces == 0 else 0,
                 )
                 async with contextlib.aclosing(stream.pieces) as pieces:
                     async for data in pieces:

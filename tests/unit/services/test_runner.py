@@ -16,6 +16,7 @@ from voxclone.core.types import JobStatus, VoiceStatus
 from voxclone.db import jobs as job_queries
 from voxclone.db.tables import Job, utcnow
 from voxclone.services.container import Services, build_services
+from voxclone.services.keys import Principal
 from voxclone.services.runner import JobRunner, worker_name
 from voxclone.services.synthesis_request import QueuedJob, SynthesisRequest
 
@@ -65,7 +66,7 @@ async def _queue_job(services: Services, text: str) -> tuple[str, str]:
     key_id = (await services.keys.create(label="t")).record.id
     voice = await services.voices.create(key_id=key_id, name="v", ref_audio=tone_wav())
     queued = await services.synthesis.request(
-        key_id=key_id, req=SynthesisRequest(voice_id=voice.id, text=text)
+        caller=Principal(key_id=key_id), req=SynthesisRequest(voice_id=voice.id, text=text)
     )
     assert isinstance(queued, QueuedJob)
     return key_id, queued.job_id

@@ -65,8 +65,8 @@ async def create_speech(body: SpeechCreate, services: ServicesDep, user: UserKey
         speed=body.speed,
     )
     if body.stream:
-        return stream_response(await synthesis.stream(key_id=user.key_id, req=req))
-    return audio_response(await synthesis.synthesize_now(key_id=user.key_id, req=req))
+        return stream_response(await synthesis.stream(caller=user, req=req, entry="openai"))
+    return audio_response(await synthesis.synthesize_now(caller=user, req=req, entry="openai"))
 
 
 @router.get("/v1/models", response_model=ModelList)

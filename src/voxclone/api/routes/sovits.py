@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 
 from voxclone.api.audio import audio_response
 from voxclone.api.deps import ServicesDep, UserKey
-from voxclone.api.uploads import read_form, read_upload, text_field
+from voxclone.api.uploads import read_form, text_field, upload_or_url
 from voxclone.core.errors import AudioTooLarge, InvalidInput, MissingField
 
 router = APIRouter(prefix="/api/v1/voice", tags=["gpt-sovits proxy"])
@@ -33,8 +33,9 @@ def _float(value: str | None, *, field: str, default: float, low: float, high: f
 
 
 @router.post("/synthesize", responses={200: {"content": {"audio/wav": {}}}})
-async def synthesize(request: Request, services: ServicesDep, _user: UserKey) -> Response:
-    """Multipart: text (1–5000 chars), reference_audio (≤ 10 MB), language, speed, temperature."""
+async def synthesize(request: Request, services: ServicesDep, user: UserKey) -> Response:
+    """Multipart: text (1–5000 chars), reference_audio (≤ 10 MB) or reference_audio_url,
+    language, speed, temperature."""
     form = await read_form(
         request,
         max_file_bytes=services.settings.limits.max_oneshot_reference_bytes,
@@ -43,9 +44,17 @@ async def synthesize(request: Request, services: ServicesDep, _user: UserKey) ->
     )
     try:
         text = text_field(form, "text")
-        reference = await read_upload(form, "reference_audio")
+        reference = await upload_or_url(
+            form,
+            fetcher=services.fetcher,
+            file_field="reference_audio",
+            url_field="reference_audio_url",
+            max_bytes=services.settings.limits.max_oneshot_reference_bytes,
+        )
         if reference is None:
-            raise MissingField("reference_audio is required", field="reference_audio")
+            raise MissingField(
+                "reference_audio (or reference_audio_url) is required", field="reference_audio"
+            )
         language = text_field(form, "language") or "auto"
         if language not in LANGUAGES:
             raise InvalidInput(
@@ -53,6 +62,7 @@ async def synthesize(request: Request, services: ServicesDep, _user: UserKey) ->
                 field="language",
             )
         result = await services.oneshot.synthesize(
+            caller=user,
             text=text or "",
             reference=reference,
             language=language,

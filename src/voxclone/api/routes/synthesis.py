@@ -22,14 +22,15 @@ async def synthesize(body: SynthesizeBody, services: ServicesDep, user: UserKey)
     """Cache hit: 200 with the audio. Miss: 202 with ``{job_id, status}``; poll the job."""
     if not body.voice_id:
         raise MissingField("voice_id is required", field="voice_id")
-    services.synthesis.check_text(body.text)
-    assert user.key_id is not None and body.text is not None
+    text = services.synthesis.check_text(body.text)
     fmt, rate = parse_output_format(body.format)
+    callback_url = await services.webhooks.check_callback_url(body.callback_url)
     outcome = await services.synthesis.request(
-        key_id=user.key_id,
+        caller=user,
+        callback_url=callback_url,
         req=SynthesisRequest(
             voice_id=body.voice_id,
-            text=body.text,
+            text=text,
             lang=body.lang,
             backend=body.backend,
             format=fmt,
@@ -62,9 +63,8 @@ async def text_to_speech(
     output_format: str | None = OUTPUT_FORMAT,
 ) -> Response:
     """Synchronous synthesis (ElevenLabs-shaped): the audio is the response."""
-    assert user.key_id is not None
     req = _text_to_speech_request(services, voice_id, body, output_format)
-    return audio_response(await services.synthesis.synthesize_now(key_id=user.key_id, req=req))
+    return audio_response(await services.synthesis.synthesize_now(caller=user, req=req))
 
 
 @router.post(
@@ -84,9 +84,8 @@ async def text_to_speech_stream(
     sentence is synthesized; ``wav`` (of unknown length), ``mp3`` or ``pcm`` only. Errors
     before the first audio are JSON errors as usual; a failure later cuts the body short.
     No X-Audio-Duration or X-Synthesis-Time-Ms on a cache miss: they are not known yet."""
-    assert user.key_id is not None
     req = _text_to_speech_request(services, voice_id, body, output_format)
-    return stream_response(await services.synthesis.stream(key_id=user.key_id, req=req))
+    return stream_response(await services.synthesis.stream(caller=user, req=req))
 
 
 def _text_to_speech_request(

@@ -51,10 +51,9 @@ async def text_to_speech_ws(websocket: WebSocket, voice_id: str) -> None:
     await websocket.accept()
     async with closing_on_error(websocket):
         user = await authenticate_user(websocket, services)
-        assert user.key_id is not None
         stream = await TextStream.open(
             synthesis=services.synthesis,
-            key_id=user.key_id,
+            caller=user,
             request=_request(websocket, voice_id),
             max_pending_chars=limits.max_text_chars,
             max_chars=limits.tts_ws_max_chars,

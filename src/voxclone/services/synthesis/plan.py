@@ -1,0 +1,185 @@
+"""Plan: what a synthesis request means before anything runs — its text checked, the key's
+voice ready, the engine and language resolved, the cache key computed.
+
+The request's data is built in one place: ``job_params`` writes a plan into a job row and
+``job_request`` reads it back, so a job renders exactly what was asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from voxclone.audio import SUPPORTED_OUTPUT_FORMATS
+from voxclone.config import LimitSettings
+from voxclone.core.errors import (
+    InvalidInput,
+    InvalidText,
+    MissingField,
+    UnknownModel,
+    UnsupportedFormat,
+)
+from voxclone.db.tables import Job, Voice
+from voxclone.engines.base import SynthesisParams, TTSEngine
+from voxclone.engines.registry import EngineRegistry
+from voxclone.services.synthesis.route import Router
+from voxclone.services.synthesis_request import (
+    MAX_SAMPLE_RATE,
+    MAX_SPEED,
+    MIN_SAMPLE_RATE,
+    MIN_SPEED,
+    OPENAI_TTS_MODELS,
+    SynthesisRequest,
+    cache_key,
+)
+from voxclone.services.voices import VoiceService, check_language, check_ready
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One synthesis, resolved: the voice, the engine that will serve it, and its cache key."""
+
+    request: SynthesisRequest
+    voice: Voice
+    engine: TTSEngine
+    lang: str
+    params: SynthesisParams
+    text: str
+    key: str
+
+    @property
+    def fmt(self) -> str:
+        return self.request.format
+
+    @property
+    def sample_rate(self) -> int | None:
+        return self.request.sample_rate
+
+
+class Planner:
+    def __init__(
+        self,
+        *,
+        voices: VoiceService,
+        engines: EngineRegistry,
+        router: Router,
+        limits: LimitSettings,
+    ) -> None:
+        self._voices = voices
+        self._engines = engines
+        self._router = router
+        self._limits = limits
+
+    def check_text(self, text: str | None, *, field: str = "text") -> str:
+        """``text`` if it holds 1 to ``max_text_chars`` characters; errors name ``field``."""
+        if text is None or not text.strip():
+            raise MissingField(f"{field} is required and must not be empty", field=field)
+        if len(text) > self._limits.max_text_chars:
+            raise InvalidText(
+                f"{field} is {len(text)} characters long; at most "
+                f"{self._limits.max_text_chars} are allowed",
+                field=field,
+                length=len(text),
+                max_chars=self._limits.max_text_chars,
+            )
+        return text
+
+    def backend_for_model(self, model: str) -> str | None:
+        """The TTS engine an OpenAI-style ``model`` means: OpenAI's names (``tts-1``…) mean
+        None, the voice's own backend; otherwise ``model`` must name a TTS engine."""
+        name = model.strip()
+        if not name:
+            raise MissingField("model is required and must not be empty", field="model")
+        if name in OPENAI_TTS_MODELS:
+            return None
+        if name not in self._engines.names("tts"):
+            known = [*OPENAI_TTS_MODELS, *self._engines.names("tts")]
+            raise UnknownModel(
+                f"unknown text-to-speech model {name!r}; known: {', '.join(known)}",
+                model=name,
+                known=known,
+            )
+        return name
+
+    async def check(self, *, key_id: str, req: SynthesisRequest) -> tuple[Voice, TTSEngine, str]:
+        """Everything synthesizing ``req`` checks but its text (the format, speed and rate, the
+        key's voice and that it is ready, the engine, the language), so that a stream of text
+        still to come can be refused up front. Returns the voice, the engine and the language."""
+        if req.format not in SUPPORTED_OUTPUT_FORMATS:
+            raise UnsupportedFormat(
+                f"format {req.format!r} is not supported; use one of "
+                f"{', '.join(SUPPORTED_OUTPUT_FORMATS)}",
+                format=req.format,
+            )
+        if not MIN_SPEED <= req.speed <= MAX_SPEED:
+            raise InvalidInput(
+                f"speed {req.speed} is outside {MIN_SPEED}–{MAX_SPEED}", field="speed"
+            )
+        if req.sample_rate is not None and not (
+            MIN_SAMPLE_RATE <= req.sample_rate <= MAX_SAMPLE_RATE
+        ):
+            raise InvalidInput(
+                f"sample_rate {req.sample_rate} is outside {MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE}",
+                field="sample_rate",
+            )
+        voice = await self._voices.get(key_id=key_id, voice_id=req.voice_id)
+        check_ready(voice)
+        engine = self._router.resolve(req.backend or voice.backend)
+        lang = req.lang or voice.lang
+        check_language(engine, lang)
+        return voice, engine, lang
+
+    async def plan(self, *, key_id: str, req: SynthesisRequest) -> Plan:
+        text = self.check_text(req.text)
+        voice, engine, lang = await self.check(key_id=key_id, req=req)
+        return _planned(req, voice, engine, lang, text)
+
+    @staticmethod
+    def replan(plan: Plan, engine: TTSEngine) -> Plan:
+        """The same synthesis on another engine (a fallback): its own cache key."""
+        check_language(engine, plan.lang)
+        return _planned(plan.request, plan.voice, engine, plan.lang, plan.text)
+
+
+def _planned(req: SynthesisRequest, voice: Voice, engine: TTSEngine, lang: str, text: str) -> Plan:
+    params = req.params(lang)
+    key = cache_key(
+        voice_id=voice.id,
+        text=text,
+        lang=lang,
+        backend=engine.name,
+        params={**params.cache_fields(), "format": req.format, "sample_rate": req.sample_rate},
+        engine_version=engine.version,
+    )
+    return Plan(req, voice, engine, lang, params, text, key)
+
+
+def job_params(plan: Plan) -> dict[str, Any]:
+    """What a synthesis job's row keeps to render ``plan`` later (``job_request`` reads it)."""
+    req = plan.request
+    return {
+        "text": plan.text,
+        "lang": plan.lang,
+        "backend": plan.engine.name,
+        "format": req.format,
+        "sample_rate": req.sample_rate,
+        "speed": req.speed,
+        "seed": req.seed,
+        "temperature": req.temperature,
+    }
+
+
+def job_request(job: Job) -> SynthesisRequest:
+    """The request a synthesis job was created for (``job_params`` wrote it)."""
+    p = job.params
+    return SynthesisRequest(
+        voice_id=job.voice_id or "",
+        text=p["text"],
+        lang=p["lang"],
+        backend=p["backend"],
+        format=p["format"],
+        sample_rate=p.get("sample_rate"),
+        speed=p.get("speed", 1.0),
+        seed=p.get("seed"),
+        temperature=p.get("temperature"),
+    )

@@ -1,0 +1,126 @@
+"""Render: run the engine on a plan's text with the voice's prompt, and encode the audio."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from voxclone.audio import concat_with_crossfade, encode_audio, media_type
+from voxclone.core.types import Audio
+from voxclone.engines.base import SynthesisParams, TTSEngine
+from voxclone.engines.text import split_sentences
+from voxclone.services.metrics import Metrics
+from voxclone.services.streaming import EngineChunks
+from voxclone.services.synthesis.plan import Plan
+from voxclone.services.synthesis_request import SynthesizedAudio
+from voxclone.services.voices import VoiceService
+
+ProgressSink = Callable[[float], Awaitable[None]]
+
+
+class Renderer:
+    def __init__(self, *, voices: VoiceService, metrics: Metrics) -> None:
+        self._voices = voices
+        self._metrics = metrics
+
+    async def render(self, plan: Plan, *, progress: ProgressSink | None = None) -> SynthesizedAudio:
+        """The whole file for ``plan``, on the plan's engine with the voice's prompt."""
+        started = time.perf_counter()
+        prompt = await self._voices.prompt_for(plan.voice, plan.engine)
+        return await self.render_prompt(
+            engine=plan.engine,
+            text=plan.text,
+            prompt=prompt,
+            params=plan.params,
+            fmt=plan.fmt,
+            sample_rate=plan.sample_rate,
+            voice_id=plan.voice.id,
+            progress=progress,
+            started=started,
+        )
+
+    async def render_prompt(
+        self,
+        *,
+        engine: TTSEngine,
+        text: str,
+        prompt: dict[str, Any],
+        params: SynthesisParams,
+        fmt: str = "wav",
+        sample_rate: int | None = None,
+        voice_id: str | None = None,
+        progress: ProgressSink | None = None,
+        started: float | None = None,
+    ) -> SynthesizedAudio:
+        """Run the engine on ``text`` with a ready prompt, join the chunks and encode them."""
+        started = started if started is not None else time.perf_counter()
+        expected = max(1, len(split_sentences(text)))
+        chunks = await _collect(EngineChunks(engine, text, prompt, params), expected, progress)
+        result = await joined(
+            chunks,
+            engine=engine,
+            fmt=fmt,
+            sample_rate=sample_rate,
+            voice_id=voice_id,
+            started=started,
+        )
+        self._metrics.note_synthesis(
+            backend=engine.name,
+            audio_s=result.duration_s,
+            wall_s=time.perf_counter() - started,
+            characters=len(text),
+        )
+        return result
+
+    async def first_chunk(self, plan: Plan) -> tuple[EngineChunks, Audio]:
+        """Start the engine on ``plan``: its chunks, the first already made."""
+        prompt = await self._voices.prompt_for(plan.voice, plan.engine)
+        chunks = EngineChunks(plan.engine, plan.text, prompt, plan.params)
+        return chunks, await chunks.first()
+
+    def note_streamed(self, plan: Plan, *, audio_s: float, started: float) -> None:
+        self._metrics.note_synthesis(
+            backend=plan.engine.name,
+            audio_s=audio_s,
+            wall_s=time.perf_counter() - started,
+            characters=len(plan.text),
+        )
+
+
+async def _collect(
+    steps: EngineChunks, expected: int, progress: ProgressSink | None
+) -> list[Audio]:
+    """Run the engine off the event loop, chunk by chunk, reporting progress between."""
+    chunks = [await steps.first()]
+    while True:
+        if progress is not None:
+            await progress(min(len(chunks) / expected, 0.99))
+        chunk = await anext(steps, None)
+        if chunk is None:
+            return chunks
+        chunks.append(chunk)
+
+
+async def joined(
+    chunks: list[Audio],
+    *,
+    engine: TTSEngine,
+    fmt: str,
+    sample_rate: int | None,
+    voice_id: str | None,
+    started: float,
+) -> SynthesizedAudio:
+    """The chunks joined and encoded as one file: a synchronous result, or a stream's cache."""
+    audio = concat_with_crossfade(chunks)
+    data = await asyncio.to_thread(encode_audio, audio, fmt, sample_rate=sample_rate)
+    return SynthesizedAudio(
+        data=data,
+        media_type=media_type(fmt),
+        duration_s=round(audio.duration_s, 3),
+        voice_id=voice_id,
+        backend=engine.name,
+        synthesis_ms=round((time.perf_counter() - started) * 1000),
+        cache_hit=False,
+    )

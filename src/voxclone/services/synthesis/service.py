@@ -1,0 +1,342 @@
+"""Text to speech in a stored voice, as one pipeline for every way in:
+plan → admit → cache → route → render → record.
+
+The ways in: ``request`` (POST /v1/synthesize: a cache hit now, else a job), ``synthesize_now``
+(POST /v1/text-to-speech, OpenAI speech), ``stream`` (the /stream routes, OpenAI's
+``stream: true``, each piece of the TTS WebSocket), ``run`` (the job), and ``oneshot`` (the
+GPT-SoVITS proxy's clone without a stored voice: admit, render and record, no cache).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from voxclone.audio import StreamEncoder, check_stream_format, media_type
+from voxclone.core.types import Audio, JobKind, JobStatus, new_id
+from voxclone.db import jobs as job_queries
+from voxclone.db.tables import Job, Voice
+from voxclone.engines.base import SynthesisParams, TTSEngine
+from voxclone.queue.base import JobQueue
+from voxclone.services.callbacks import CallbackService
+from voxclone.services.keys import Principal
+from voxclone.services.streaming import SynthesisStream, encoded_pieces, one_piece
+from voxclone.services.synthesis.admit import Admission, key_id_of
+from voxclone.services.synthesis.cache import SynthesisCache
+from voxclone.services.synthesis.plan import Plan, Planner, job_params, job_request
+from voxclone.services.synthesis.record import Recorder, SynthesisAct
+from voxclone.services.synthesis.render import ProgressSink, Renderer, joined
+from voxclone.services.synthesis.route import Router
+from voxclone.services.synthesis_request import QueuedJob, SynthesisRequest, SynthesizedAudio
+from voxclone.storage.base import BlobStore
+
+
+class JobCancelled(Exception):
+    """Raised inside a job when its row says it was cancelled."""
+
+
+class SynthesisService:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        blobs: BlobStore,
+        queue: JobQueue,
+        planner: Planner,
+        admission: Admission,
+        cache: SynthesisCache,
+        router: Router,
+        renderer: Renderer,
+        recorder: Recorder,
+        callbacks: CallbackService | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._blobs = blobs
+        self._queue = queue
+        self.planner = planner
+        self.admission = admission
+        self.cache = cache
+        self.router = router
+        self.renderer = renderer
+        self.recorder = recorder
+        self._callbacks = callbacks
+
+    async def close(self) -> None:
+        await self.cache.close()
+
+    # --- checks the routes make before anything runs --------------------------------------------
+
+    def check_text(self, text: str | None, *, field: str = "text") -> str:
+        return self.planner.check_text(text, field=field)
+
+    def backend_for_model(self, model: str) -> str | None:
+        return self.planner.backend_for_model(model)
+
+    async def check(self, *, key_id: str, req: SynthesisRequest) -> tuple[Voice, TTSEngine, str]:
+        return await self.planner.check(key_id=key_id, req=req)
+
+    # --- the steps shared by every way in --------------------------------------------------------
+
+    async def _admitted(self, caller: Principal, req: SynthesisRequest) -> Plan:
+        """Plan and admit: the plan of a request the caller may have."""
+        plan = await self.planner.plan(key_id=key_id_of(caller), req=req)
+        await self.admission.admit(caller, characters=len(plan.text))
+        return plan
+
+    async def _rendered(
+        self, plan: Plan, *, progress: ProgressSink | None = None
+    ) -> tuple[Plan, SynthesizedAudio]:
+        """Route and render: the audio, from the plan's engine or a fallback, then cached."""
+        served, result = await self.router.routed(
+            plan,
+            lambda p: self.renderer.render(p, progress=progress),
+            self.planner.replan,
+        )
+        await self.cache.store(served, result)
+        return served, result
+
+    async def _record(
+        self, caller: Principal, plan: Plan, result: SynthesizedAudio, *, entry: str
+    ) -> None:
+        await self.recorder.record(
+            SynthesisAct(
+                key_id=key_id_of(caller),
+                entry=entry,
+                text=plan.text,
+                backend=result.backend,
+                audio_s=result.duration_s,
+                cache_hit=result.cache_hit,
+                plan=plan,
+                audio=result,
+            )
+        )
+
+    # --- the ways in -----------------------------------------------------------------------------
+
+    async def request(
+        self, *, caller: Principal, req: SynthesisRequest, callback_url: str | None = None
+    ) -> SynthesizedAudio | QueuedJob:
+        """Afterwords semantics: a cache hit returns audio now; a miss queues a job, whose end
+        is POSTed to ``callback_url`` (checked by the caller) when one is given."""
+        plan = await self._admitted(caller, req)
+        hit = await self.cache.lookup(plan)
+        if hit is not None:
+            await self._record(caller, plan, hit, entry="synthesize")
+            return hit
+        await self.admission.admit_job(caller)
+        job_id = new_id()
+        async with self._sessions() as session:
+            await job_queries.create_job(
+                session,
+                id=job_id,
+                key_id=key_id_of(caller),
+                voice_id=plan.voice.id,
+                kind=JobKind.SYNTHESIZE,
+                params=job_params(plan),
+                cache_key=plan.key,
+                callback_url=callback_url,
+            )
+            await session.commit()
+        await self._queue.submit(job_id)
+        return QueuedJob(
+            job_id=job_id,
+            status=JobStatus.PENDING,
+            voice_id=plan.voice.id,
+            backend=plan.engine.name,
+        )
+
+    async def synthesize_now(
+        self,
+        *,
+        caller: Principal,
+        req: SynthesisRequest,
+        entry: str = "sync",
+        progress: ProgressSink | None = None,
+    ) -> SynthesizedAudio:
+        """Synchronous synthesis, through the same cache as jobs."""
+        plan = await self._admitted(caller, req)
+        result = await self.cache.lookup(plan)
+        if result is None:
+            plan, result = await self._rendered(plan, progress=progress)
+        await self._record(caller, plan, result, entry=entry)
+        return result
+
+    async def stream(
+        self,
+        *,
+        caller: Principal,
+        req: SynthesisRequest,
+        entry: str = "stream",
+        requests: int = 1,
+    ) -> SynthesisStream:
+        """Synchronous synthesis sent as it is made, in one of STREAM_FORMATS; the same checks,
+        cache and cache key as ``synthesize_now``.
+
+        A cache hit is the cached file. On a miss the first chunk is synthesized before this
+        returns, so anything that fails before there is audio (the voice, the engine, the
+        fallback chain) raises here as usual; fallbacks are tried only up to that chunk. The
+        rest is synthesized as ``pieces`` is iterated; once all of it was sent, the whole
+        file, encoded as ``synthesize_now`` would have, goes into the cache. The act is
+        recorded when the stream ends, with the audio made so far if the client went away.
+        """
+        check_stream_format(req.format)
+        plan = await self._admitted(caller, req)
+        hit = await self.cache.lookup(plan)
+        if hit is not None:
+            await self.recorder.record(
+                SynthesisAct(
+                    key_id=key_id_of(caller),
+                    entry=entry,
+                    text=plan.text,
+                    backend=hit.backend,
+                    audio_s=hit.duration_s,
+                    cache_hit=True,
+                    plan=plan,
+                    audio=hit,
+                    requests=requests,
+                )
+            )
+            return SynthesisStream(
+                pieces=one_piece(hit.data),
+                media_type=hit.media_type,
+                voice_id=plan.voice.id,
+                backend=hit.backend,
+                cache_hit=True,
+                duration_s=hit.duration_s,
+                synthesis_ms=hit.synthesis_ms,
+            )
+        started = time.perf_counter()
+        served, (chunks, first) = await self.router.routed(
+            plan, self.renderer.first_chunk, self.planner.replan
+        )
+        encoder = StreamEncoder(plan.fmt, sample_rate=plan.sample_rate or first.sample_rate)
+        try:
+            head = await asyncio.to_thread(encoder.encode, first)
+        except BaseException:
+            encoder.close()
+            raise
+
+        async def ended(audio: list[Audio], complete: bool) -> None:
+            audio_s = sum(chunk.duration_s for chunk in audio)
+            self.renderer.note_streamed(served, audio_s=audio_s, started=started)
+            await self.recorder.record(
+                SynthesisAct(
+                    key_id=key_id_of(caller),
+                    entry=entry,
+                    text=served.text,
+                    backend=served.engine.name,
+                    audio_s=audio_s,
+                    cache_hit=False,
+                    plan=served,
+                    requests=requests,
+                )
+            )
+            if complete and self.cache.enabled:
+                whole = await joined(
+                    audio,
+                    engine=served.engine,
+                    fmt=plan.fmt,
+                    sample_rate=plan.sample_rate,
+                    voice_id=plan.voice.id,
+                    started=started,
+                )
+                await self.cache.store(served, whole)
+
+        return SynthesisStream(
+            pieces=encoded_pieces(
+                chunks=chunks,
+                first=first,
+                encoder=encoder,
+                head=head,
+                ended=ended,
+                label=f"stream of voice {plan.voice.id} on {served.engine.name}",
+            ),
+            media_type=media_type(plan.fmt),
+            voice_id=plan.voice.id,
+            backend=served.engine.name,
+            cache_hit=False,
+        )
+
+    async def oneshot(
+        self,
+        *,
+        caller: Principal,
+        engine: TTSEngine,
+        text: str,
+        prompt: dict[str, Any],
+        params: SynthesisParams,
+        started: float | None = None,
+    ) -> SynthesizedAudio:
+        """A clone without a stored voice: admitted and recorded, never cached."""
+        await self.admission.admit(caller, characters=len(text))
+        result = await self.renderer.render_prompt(
+            engine=engine, text=text, prompt=prompt, params=params, started=started
+        )
+        await self.recorder.record(
+            SynthesisAct(
+                key_id=key_id_of(caller),
+                entry="oneshot",
+                text=text,
+                backend=result.backend,
+                audio_s=result.duration_s,
+                cache_hit=False,
+                audio=result,
+            )
+        )
+        return result
+
+    async def run(self, job: Job) -> None:
+        """Run a claimed synthesis job (called by the JobRunner). Its act is recorded before
+        the job is marked ready, keyed by the job: a retried job is billed once."""
+        plan = await self.planner.plan(key_id=job.key_id, req=job_request(job))
+        result = await self.cache.lookup(plan, counted=False)  # request() counted the lookup
+        if result is None:
+            if self._callbacks is not None and self._callbacks.handles(plan.engine):
+                await self._callbacks.hand_over(  # raises AwaitingCallback: the job ends later
+                    job,
+                    voice=plan.voice,
+                    engine=plan.engine,
+                    text=plan.text,
+                    params=plan.params,
+                    cache_key=plan.key,
+                )
+            plan, result = await self._rendered(plan, progress=self._job_progress(job.id))
+        job_audio = f"jobs/{job.id}.{plan.fmt}"
+        await self._blobs.put(job_audio, result.data)
+        await self.recorder.record(
+            SynthesisAct(
+                key_id=job.key_id,
+                entry="job",
+                text=plan.text,
+                backend=result.backend,
+                audio_s=result.duration_s,
+                cache_hit=result.cache_hit,
+                plan=plan,
+                audio=result,
+                job_id=job.id,
+            )
+        )
+        async with self._sessions() as session:
+            await job_queries.finish_job(
+                session,
+                job_id=job.id,
+                status=JobStatus.READY,
+                audio_key=job_audio,
+                audio_duration_s=result.duration_s,
+                attempt=job.attempts,
+            )
+            await session.commit()
+
+    def _job_progress(self, job_id: str) -> ProgressSink:
+        async def report(fraction: float) -> None:
+            async with self._sessions() as session:
+                job = await job_queries.get_job(session, job_id=job_id)
+                if job is None or job.status == JobStatus.CANCELLED:
+                    raise JobCancelled
+                await job_queries.set_progress(session, job_id=job_id, progress=fraction)
+                await session.commit()
+
+        return report
