@@ -189,6 +189,11 @@ class KeyService:
         self._cache.pop(record.key_hash, None)
         return record
 
+    def forget(self, *, key_hash: str) -> None:
+        """Drop the cached principal of a key changed in another service's transaction (the
+        billing webhooks issue and revoke keys in the transaction that records the event)."""
+        self._cache.pop(key_hash, None)
+
     async def rotate_webhook_secret(self, *, key_id: str) -> str:
         """A new secret for signing the key's outbound webhooks; the old one stops at once."""
         secret = generate_webhook_secret()
