@@ -8,7 +8,10 @@ Piper), creates a key and a voice from a real recording, then measures:
   synchronous synthesis of one ~10-word sentence, WAV out);
 - five sentences with Piper, time to the first byte of audio and to the last: streamed
   (POST /v1/text-to-speech/{voice}/stream) and not (POST /v1/text-to-speech/{voice}), taking
-  turns, each request a new text (cache misses), WAV out.
+  turns, each request a new text (cache misses), WAV out;
+- the admit and record steps on a cache hit, two ways: over HTTP, cache hits of a key with a
+  quota and a rate limit (both checked on every request) taking turns with a key with neither;
+  and in process, the steps alone (rate window, quota, usage record) timed over many calls.
 
 Prints one table of p50 / p95 / mean in milliseconds.
 
@@ -18,6 +21,7 @@ Prints one table of p50 / p95 / mean in milliseconds.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import os
 import socket
@@ -66,7 +70,9 @@ def main() -> None:
     parser.add_argument("--hits", type=int, default=300)
     parser.add_argument("--misses", type=int, default=20)
     parser.add_argument("--streams", type=int, default=7, help="requests of each kind")
+    parser.add_argument("--steps", type=int, default=5000, help="in-process admit+record calls")
     args = parser.parse_args()
+    steps_us = asyncio.run(admit_and_record_us(args.steps)) if args.steps else []
 
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
@@ -81,7 +87,7 @@ def main() -> None:
             [sys.executable, "-m", "voxclone", "serve", "--port", str(port)], env=env, cwd=data
         )
         try:
-            run(f"http://127.0.0.1:{port}", args.hits, args.misses, args.streams)
+            run(f"http://127.0.0.1:{port}", args.hits, args.misses, args.streams, steps_us)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -102,7 +108,47 @@ def first_and_last_byte(
     return first * 1000, (time.perf_counter() - started) * 1000
 
 
-def run(base: str, hits: int, misses: int, streams: int) -> None:
+async def admit_and_record_us(calls: int) -> list[float]:
+    """Microseconds per cache hit spent in the admit and record steps alone: the rate window
+    (in memory), the quota (characters used, cached) and the usage record (buffered), on a key
+    that has both limits, in a process of its own on a temporary SQLite database."""
+    from voxclone.config import Settings
+    from voxclone.services.container import build_services
+    from voxclone.services.keys import Principal
+    from voxclone.services.synthesis import SynthesisAct
+
+    with tempfile.TemporaryDirectory() as data:
+        settings = Settings(_env_file=None, data_dir=Path(data), admin_key=ADMIN)  # type: ignore[call-arg]
+        services = build_services(settings)
+        await services.start(run_jobs=False)
+        try:
+            issued = await services.keys.create(
+                label="steps", rate_limit_per_minute=10**9, monthly_char_quota=10**9
+            )
+            caller = Principal(
+                key_id=issued.record.id, rate_limit_per_minute=10**9, monthly_char_quota=10**9
+            )
+            act = SynthesisAct(
+                key_id=issued.record.id,
+                entry="synthesize",
+                text=SENTENCES[0],
+                backend="piper",
+                audio_s=4.2,
+                cache_hit=True,
+            )
+            timings: list[float] = []
+            for _ in range(calls):
+                t = time.perf_counter()
+                await services.admission.check_rate(caller)
+                await services.admission.admit(caller, characters=len(SENTENCES[0]))
+                await services.recorder.record(act)
+                timings.append((time.perf_counter() - t) * 1e6)
+            return timings
+        finally:
+            await services.close()
+
+
+def run(base: str, hits: int, misses: int, streams: int, steps_us: list[float]) -> None:
     with httpx.Client(base_url=base, timeout=120) as c:
         deadline = time.monotonic() + 60
         while True:
@@ -166,8 +212,13 @@ def run(base: str, hits: int, misses: int, streams: int) -> None:
             hit_ms.append((time.perf_counter() - t) * 1000)
             assert r.status_code == 200 and r.headers["X-Cache"] == "HIT"
 
+        # The same hits, a key with a quota and a rate limit taking turns with one without.
+        limited, unlimited = limited_key_hits(c, user, voice, hits)
+
     rows = [
         (f"cache hit, POST /v1/synthesize (n={hits})", hit_ms, None),
+        (f"cache hit, key with quota + rate limit (n={hits})", limited, None),
+        (f"cache hit, key without limits, in turn (n={hits})", unlimited, None),
         (f"Piper sentence, POST /v1/text-to-speech (n={misses})", miss_ms, audio_s),
         (f"5 sentences streamed, first byte (n={streams})", timings["sf"], paragraph_s),
         (f"5 sentences streamed, last byte (n={streams})", timings["sl"], paragraph_s),
@@ -181,6 +232,53 @@ def run(base: str, hits: int, misses: int, streams: int) -> None:
             f"{name:<52} {statistics.median(values):8.1f} {pct(values, 0.95):8.1f} "
             f"{statistics.fmean(values):8.1f} {a}"
         )
+    if steps_us:
+        print(
+            f"{f'admit + record steps, in process, µs (n={len(steps_us)})':<52} "
+            f"{statistics.median(steps_us):8.1f} {pct(steps_us, 0.95):8.1f} "
+            f"{statistics.fmean(steps_us):8.1f}"
+        )
+
+
+def limited_key_hits(
+    c: httpx.Client, user: dict[str, str], voice: str, hits: int
+) -> tuple[list[float], list[float]]:
+    """Cache hits of a key with a quota and a rate limit (checked on each) and of the key
+    without, taking turns, in milliseconds. The limited key has its own copy of the voice."""
+    admin = {"X-API-Key": ADMIN}
+    key = c.post(
+        "/v1/keys",
+        json={"label": "limited", "rate_limit_per_minute": 10**9, "monthly_char_quota": 10**9},
+        headers=admin,
+    ).json()
+    if "api_key" not in key:  # a server from before per-key limits were enforced
+        key = c.post("/v1/keys", json={"label": "limited"}, headers=admin).json()
+    limited_user = {"Authorization": f"Bearer {key['api_key']}"}
+    clip = reference()
+    limited_voice = c.post(
+        "/v1/voices",
+        data={"name": "limited", "backend": "piper"},
+        files={"ref_audio": (clip.name, clip.read_bytes())},
+        headers=limited_user,
+    ).json()["voice_id"]
+    bodies = {
+        "limited": ({"voice_id": limited_voice, "text": SENTENCES[1]}, limited_user),
+        "unlimited": ({"voice_id": voice, "text": SENTENCES[1]}, user),
+    }
+    timings: dict[str, list[float]] = {"limited": [], "unlimited": []}
+    for body, headers in bodies.values():
+        r = c.post(
+            f"/v1/text-to-speech/{body['voice_id']}", json={"text": body["text"]}, headers=headers
+        )
+        assert r.status_code == 200, r.text
+    for i in range(hits + 20):
+        for name, (body, headers) in bodies.items():
+            t = time.perf_counter()
+            r = c.post("/v1/synthesize", json=body, headers=headers)
+            if i >= 20:  # the first 20 of each warm up
+                timings[name].append((time.perf_counter() - t) * 1000)
+            assert r.status_code == 200 and r.headers["X-Cache"] == "HIT", r.text
+    return timings["limited"], timings["unlimited"]
 
 
 if __name__ == "__main__":

@@ -66,6 +66,12 @@ class InvalidText(Unprocessable):
     code = "invalid_text"
 
 
+class NothingToSpeak(InvalidText):
+    """Text with nothing an engine can say: no letter or digit in any script."""
+
+    code = "nothing_to_speak"
+
+
 class InvalidAudio(Unprocessable):
     """The bytes are not audio in a supported format, or are damaged."""
 

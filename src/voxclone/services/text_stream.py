@@ -21,6 +21,7 @@ from voxclone.engines.text import split_sentences
 from voxclone.services.keys import Principal
 from voxclone.services.synthesis import SynthesisService
 from voxclone.services.synthesis.admit import key_id_of
+from voxclone.services.synthesis.plan import speakable
 from voxclone.services.synthesis_request import SynthesisRequest
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,8 @@ class TextStream:
             self._queue.put_nowait(None)
 
     def _queue_piece(self, piece: str) -> None:
+        if not speakable(piece):
+            return  # "..." between sentences, an emoji: nothing to say, nothing to bill
         self._queued_chars += len(piece)
         self._queue.put_nowait(piece)
 

@@ -16,6 +16,7 @@ from voxclone.core.errors import (
     InvalidInput,
     InvalidText,
     MissingField,
+    NothingToSpeak,
     UnknownModel,
     UnsupportedFormat,
 )
@@ -71,9 +72,18 @@ class Planner:
         self._limits = limits
 
     def check_text(self, text: str | None, *, field: str = "text") -> str:
-        """``text`` if it holds 1 to ``max_text_chars`` characters; errors name ``field``."""
+        """``text`` if it holds 1 to ``max_text_chars`` characters, all of them encodable, and
+        something to say (a letter or digit in any script); errors name ``field``."""
         if text is None or not text.strip():
             raise MissingField(f"{field} is required and must not be empty", field=field)
+        surrogate = next((i for i, ch in enumerate(text) if "\ud800" <= ch <= "\udfff"), None)
+        if surrogate is not None:
+            raise InvalidText(
+                f"{field} holds a lone UTF-16 surrogate (U+{ord(text[surrogate]):04X}) at "
+                f"character {surrogate}, which is not text",
+                field=field,
+                position=surrogate,
+            )
         if len(text) > self._limits.max_text_chars:
             raise InvalidText(
                 f"{field} is {len(text)} characters long; at most "
@@ -81,6 +91,11 @@ class Planner:
                 field=field,
                 length=len(text),
                 max_chars=self._limits.max_text_chars,
+            )
+        if not speakable(text):
+            raise NothingToSpeak(
+                f"{field} has nothing to speak: no letter or digit in any script",
+                field=field,
             )
         return text
 
@@ -139,6 +154,11 @@ class Planner:
         """The same synthesis on another engine (a fallback): its own cache key."""
         check_language(engine, plan.lang)
         return _planned(plan.request, plan.voice, engine, plan.lang, plan.text)
+
+
+def speakable(text: str) -> bool:
+    """Whether ``text`` holds anything an engine can say (a letter or digit, any script)."""
+    return any(ch.isalnum() for ch in text)
 
 
 def _planned(req: SynthesisRequest, voice: Voice, engine: TTSEngine, lang: str, text: str) -> Plan:
