@@ -13,14 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from voxclone.core.errors import Unprocessable
 from voxclone.core.types import new_id
 from voxclone.db import usage as usage_queries
 from voxclone.db.tables import utcnow
+from voxclone.services.keys import Principal
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,64 @@ def billing_period(
     return Period(start, end)
 
 
+GROUPS = usage_queries.GROUPS
+"""What a summary can group by: day (UTC), backend, voice, kind, key."""
+USER_GROUPS = tuple(g for g in GROUPS if g != "key")
+"""What a user key's own summary can group by."""
+MAX_RANGE = timedelta(days=366)
+"""The longest range one summary covers."""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    """What a set of acts cost. A cache hit costs no characters but counts as a request."""
+
+    characters: int = 0
+    audio_out_s: float = 0.0
+    audio_in_s: float = 0.0
+    requests: int = 0
+    cache_hits: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UsageGroup:
+    """The totals of one day (``YYYY-MM-DD``, UTC), backend, voice (None: no voice, as in
+    speech services), kind or key."""
+
+    value: str | None
+    totals: UsageTotals
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaStatus:
+    """A key's characters in its current billing period, against its quota."""
+
+    period: Period
+    quota: int | None
+    """The key's own quota, else the server's default; None: unlimited."""
+    used: int
+    left: int | None
+    """None: unlimited; never below 0."""
+
+    @property
+    def resets_at(self) -> datetime:
+        return self.period.end
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSummary:
+    """Usage over ``[start, end)`` of one key (``key_id``) or every key (None)."""
+
+    key_id: str | None
+    start: datetime
+    end: datetime
+    totals: UsageTotals
+    groups: dict[str, list[UsageGroup]] = field(default_factory=dict)
+    """Per requested grouping (``"day"``, ``"backend"``, ...), the groups that have acts."""
+    quota: QuotaStatus | None = None
+    """For a user key's own summary: where its current billing period stands."""
+
+
 class UsageService:
     def __init__(
         self,
@@ -73,8 +134,10 @@ class UsageService:
         sessions: async_sessionmaker[AsyncSession],
         cache_s: float = 2.0,
         flush_s: float = 1.0,
+        default_char_quota: int | None = None,
     ) -> None:
         self._sessions = sessions
+        self._default_char_quota = default_char_quota
         self._cache_s = cache_s
         self._flush_s = flush_s
         # (key id, period start) -> (characters used, monotonic expiry)
@@ -123,6 +186,88 @@ class UsageService:
         self._used[(key_id, period.start)] = (used, now + self._cache_s)
         return used
 
+    async def summary(
+        self,
+        *,
+        key: Principal | None = None,
+        key_id: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        group_by: Sequence[str] = (),
+        now: datetime | None = None,
+    ) -> UsageSummary:
+        """Totals over ``[start, end)``, and per ``group_by`` (each one of ``GROUPS``).
+
+        With ``key`` (a user key asking about itself): that key's acts, by default over its
+        current billing period, with its quota. Without: every key's acts (or ``key_id``'s),
+        by default over the calendar month. This process's buffered acts are written first,
+        so the answer includes every act recorded here before the call.
+        """
+        now = now or utcnow()
+        if key is not None:
+            if key.key_id is None:
+                raise ValueError("summary(key=...) needs a user key, not the admin key")
+            key_id = key.key_id
+            period = billing_period(
+                period_start=key.period_start, period_end=key.period_end, now=now
+            )
+        else:
+            period = billing_period(period_start=None, period_end=None, now=now)
+        start = start or period.start
+        end = end or period.end
+        _check_range(start, end)
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        unknown = [g for g in group_by if g not in GROUPS]
+        if unknown:
+            raise Unprocessable(
+                f"group_by {unknown[0]!r} is not one of {', '.join(GROUPS)}",
+                field="group_by",
+                supported=list(GROUPS),
+            )
+        await self._write_held()
+        async with self._sessions() as session:
+            [total] = await usage_queries.totals(session, start=start, end=end, key_id=key_id)
+            groups = {
+                name: [
+                    UsageGroup(row.group, _totals(row))
+                    for row in await usage_queries.totals(
+                        session, start=start, end=end, key_id=key_id, group_by=name
+                    )
+                ]
+                for name in dict.fromkeys(group_by)
+            }
+            quota = None
+            if key is not None and key_id is not None:
+                used = (
+                    total.characters
+                    if (start, end) == (period.start, period.end)
+                    else await usage_queries.characters_between(
+                        session, key_id=key_id, start=period.start, end=period.end
+                    )
+                )
+                quota = self._quota_status(key, period=period, used=used)
+        return UsageSummary(
+            key_id=key_id,
+            start=start,
+            end=end,
+            totals=_totals(total),
+            groups=groups,
+            quota=quota,
+        )
+
+    def _quota_status(self, key: Principal, *, period: Period, used: int) -> QuotaStatus:
+        limit = key.monthly_char_quota
+        if limit is None:
+            limit = self._default_char_quota
+        left = None if limit is None else max(limit - used, 0)
+        return QuotaStatus(period=period, quota=limit, used=used, left=left)
+
+    async def _write_held(self) -> None:
+        """Write what this process holds: a batch being written now, and the buffer."""
+        if self._flushing:
+            await asyncio.gather(*self._flushing, return_exceptions=True)
+        await self.flush()
+
     def _flush_later(self) -> None:
         self._timer = None
         task = asyncio.get_running_loop().create_task(self.flush())
@@ -149,3 +294,67 @@ class UsageService:
         if self._flushing:
             await asyncio.gather(*self._flushing, return_exceptions=True)
         await self.flush()
+
+
+def _totals(row: usage_queries.Totals) -> UsageTotals:
+    return UsageTotals(
+        characters=row.characters,
+        audio_out_s=round(row.audio_out_s, 3),
+        audio_in_s=round(row.audio_in_s, 3),
+        requests=row.requests,
+        cache_hits=row.cache_hits,
+    )
+
+
+def _check_range(start: datetime, end: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("a usage range needs aware datetimes")
+    if start >= end:
+        raise Unprocessable(
+            f"from ({start.isoformat()}) must be before to ({end.isoformat()})",
+            field="from",
+        )
+    if end - start > MAX_RANGE:
+        raise Unprocessable(
+            f"a usage range may cover at most {MAX_RANGE.days} days, not {(end - start).days}",
+            field="to",
+            max_days=MAX_RANGE.days,
+        )
+
+
+def parse_bound(value: str | None, *, field: str, end: bool = False) -> datetime | None:
+    """An ISO-8601 date (midnight UTC; as an end, the midnight after it) or datetime (UTC
+    unless it has an offset)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return start + timedelta(days=1) if end else start
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Unprocessable(
+            f"{field} must be an ISO-8601 date or datetime (2026-12-01 or "
+            f"2026-12-01T09:30:00Z), got {value!r}",
+            field=field,
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def parse_groups(
+    value: str | None, *, allowed: tuple[str, ...], default: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Groupings named in ``value`` (one, or several comma-separated), each in ``allowed``."""
+    if value is None or not value.strip():
+        return default
+    chosen = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    unknown = [g for g in chosen if g not in allowed]
+    if unknown or not chosen:
+        raise Unprocessable(
+            f"group_by {value!r} is not one of {', '.join(allowed)} (or several, comma-separated)",
+            field="group_by",
+            supported=list(allowed),
+        )
+    return chosen

@@ -29,7 +29,8 @@ from voxclone.core.errors import (
     MissingField,
 )
 from voxclone.services.container import Services
-from voxclone.services.denoise import STREAM_LATENCY_MS, DenoiseSession
+from voxclone.services.denoise import STREAM_LATENCY_MS, DenoiseSession, StreamSummary
+from voxclone.services.usage import UsageRecord
 
 router = APIRouter(prefix="/v1/audio/denoise", tags=["noise suppression"])
 
@@ -57,6 +58,17 @@ async def denoise_file(request: Request, services: ServicesDep, user: UserKey) -
         )
     finally:
         await form.close()
+    assert user.key_id is not None
+    await services.usage.record(  # a denoiser keeps the length: as many seconds out as in
+        UsageRecord(
+            key_id=user.key_id,
+            kind="denoise",
+            entry="file",
+            backend=result.backend,
+            audio_in_s=result.duration_s,
+            audio_out_s=result.duration_s,
+        )
+    )
     headers = {
         "X-Audio-Duration": f"{result.duration_s:.3f}",
         "X-Processing-Time-Ms": str(result.processing_ms),
@@ -74,7 +86,7 @@ async def denoise_stream(websocket: WebSocket) -> None:
     session: DenoiseSession | None = None
     try:
         async with closing_on_error(websocket):
-            await authenticate_user(websocket, services)
+            user = await authenticate_user(websocket, services)
             message = await receive(websocket, idle_s)
             if message is None:
                 return
@@ -97,14 +109,18 @@ async def denoise_stream(websocket: WebSocket) -> None:
                     "latency_ms": STREAM_LATENCY_MS,
                 }
             )
-            await _denoise_frames(websocket, session, idle_s)
+            assert user.key_id is not None
+            await _denoise_frames(websocket, session, idle_s, services, key_id=user.key_id)
     finally:
         if session is not None:
             session.close()
 
 
-async def _denoise_frames(websocket: WebSocket, session: DenoiseSession, idle_s: float) -> None:
-    """Binary frames in, denoised frames out, until ``{"type": "stop"}`` or the client goes."""
+async def _denoise_frames(
+    websocket: WebSocket, session: DenoiseSession, idle_s: float, services: Services, *, key_id: str
+) -> None:
+    """Binary frames in, denoised frames out, until ``{"type": "stop"}`` or the client goes.
+    A stream that ends with stop is metered once, before ``done`` is sent."""
     while True:
         message = await receive(websocket, idle_s)
         if message is None:
@@ -123,9 +139,23 @@ async def _denoise_frames(websocket: WebSocket, session: DenoiseSession, idle_s:
         tail, summary = await session.finish()
         if tail:
             await websocket.send_bytes(tail)
+        await _meter_stream(services, key_id=key_id, summary=summary)
         await websocket.send_json(summary.as_message())
         await websocket.close(CLOSE_NORMAL)
         return
+
+
+async def _meter_stream(services: Services, *, key_id: str, summary: StreamSummary) -> None:
+    await services.usage.record(
+        UsageRecord(
+            key_id=key_id,
+            kind="denoise",
+            entry="ws",
+            backend=services.denoise.backend,
+            audio_in_s=summary.samples_in / summary.sample_rate,
+            audio_out_s=summary.samples_out / summary.sample_rate,
+        )
+    )
 
 
 def _sample_rate(value: str | None) -> int | None:

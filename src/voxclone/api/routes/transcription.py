@@ -12,6 +12,7 @@ from starlette.datastructures import FormData, UploadFile
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.uploads import read_form, read_upload, text_field
 from voxclone.core.errors import AudioTooLarge, InvalidAudio, InvalidInput, MissingField
+from voxclone.services.keys import Principal
 from voxclone.services.transcript_formats import (
     RESPONSE_FORMATS,
     to_json,
@@ -21,6 +22,7 @@ from voxclone.services.transcript_formats import (
     to_vtt,
 )
 from voxclone.services.transcription import TranscriptionRequest, TranscriptionResult
+from voxclone.services.usage import UsageRecord
 
 router = APIRouter(tags=["speech-to-text"])
 
@@ -59,6 +61,7 @@ async def create_transcription(request: Request, services: ServicesDep, user: Us
     finally:
         await form.close()
     result = await stt.transcribe(data=data, request=transcribe)
+    await _meter(services, user, result, entry="openai")
     headers = _headers(result)
     transcript = result.transcript
     if response_format == "text":
@@ -95,6 +98,7 @@ async def transcribe(request: Request, services: ServicesDep, user: UserKey) -> 
     finally:
         await form.close()
     result = await stt.transcribe(data=data, request=transcribe_request)
+    await _meter(services, user, result, entry="transcribe")
     body: dict[str, Any] = {
         "text": result.transcript.text,
         "language": result.transcript.language,
@@ -105,6 +109,22 @@ async def transcribe(request: Request, services: ServicesDep, user: UserKey) -> 
         ],
     }
     return JSONResponse(body, headers=_headers(result))
+
+
+async def _meter(
+    services: ServicesDep, user: Principal, result: TranscriptionResult, *, entry: str
+) -> None:
+    """Record a transcription that succeeded: the seconds of audio it heard."""
+    assert user.key_id is not None
+    await services.usage.record(
+        UsageRecord(
+            key_id=user.key_id,
+            kind="stt",
+            entry=entry,
+            backend=result.backend,
+            audio_in_s=result.duration_s,
+        )
+    )
 
 
 async def _read(request: Request, services: ServicesDep, *, field: str) -> FormData:
