@@ -86,10 +86,16 @@ class ThreadServer:
 
 class ProviderProcess:
     """``voxclone provider serve --engine NAME`` in a subprocess on a free port (several
-    ``--engine`` options when ``engine`` is a list)."""
+    ``--engine`` options when ``engine`` is a list; more options in ``args``)."""
 
     def __init__(
-        self, engine: str | list[str], engines_file: Path, *, cwd: Path, **env: str
+        self,
+        engine: str | list[str],
+        engines_file: Path,
+        *,
+        cwd: Path,
+        args: tuple[str, ...] = (),
+        **env: str,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -103,6 +109,7 @@ class ProviderProcess:
             *[arg for name in names for arg in ("--engine", name)],
             "--port",
             str(self.port),
+            *args,
         ]
         self._env = {
             **os.environ,

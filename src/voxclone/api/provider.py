@@ -19,6 +19,9 @@ clients of it):
   denoised samples, same rate and length, in ``/v1/generate``'s two shapes);
 - embed engines (voxclone's addition): ``POST /v1/embed`` (multipart ``audio`` →
   ``{"embedding": [floats], "dim", "model"}``, unit length).
+- with ``callback`` (``--callback``), for the TTS engine: ``POST /v1/trigger``, a job from a
+  gateway's ``callback`` engine, answered 202 and called back when rendered (see
+  ``voxclone.api.provider_callback``).
 
 With an API key, every ``/v1`` route wants it in ``X-API-Key`` (or ``Authorization: Bearer``);
 ``/health`` stays open for load balancers. Uploads are decoded from memory: nothing a client
@@ -42,6 +45,7 @@ from pydantic import BaseModel, Field
 from voxclone import __version__
 from voxclone.api.errors import install_error_handlers
 from voxclone.api.limits import BodySizeLimit
+from voxclone.api.provider_callback import CallbackWorker, TriggerBody
 from voxclone.api.uploads import FIELD_SLACK, read_form, read_upload, text_field
 from voxclone.audio import check_duration, concat_with_crossfade, decode_audio
 from voxclone.config import LimitSettings
@@ -97,8 +101,10 @@ def create_provider_app(
     api_key: str | None = None,
     concurrency: int = 1,
     on_close: Callable[[], None] | None = None,
+    callback: bool = False,
 ) -> FastAPI:
-    """The app for one engine of each kind given (keyword = kind); at least one is needed."""
+    """The app for one engine of each kind given (keyword = kind); at least one is needed.
+    ``callback`` adds ``POST /v1/trigger`` (``voxclone.api.provider_callback``) for ``tts``."""
     served: dict[str, TTSEngine | STTEngine | Denoiser | Embedder] = {
         kind: engine
         for kind, engine in (("tts", tts), ("stt", stt), ("denoise", denoise), ("embed", embed))
@@ -109,14 +115,19 @@ def create_provider_app(
     first_kind, first = next(iter(served.items()))
     if concurrency < 1:
         raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    if callback and tts is None:
+        raise ValueError("callback mode needs a text-to-speech engine")
     counts: Counter[str] = Counter()
     slots = asyncio.Semaphore(concurrency)
+    worker: CallbackWorker | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.close()
             if on_close is not None:
                 on_close()
 
@@ -304,6 +315,15 @@ def create_provider_app(
 
             values: list[float] = await run(embedder.name, work)
             return {"embedding": values, "dim": len(values), "model": embedder.version}
+
+    if callback and tts is not None:
+        worker = CallbackWorker(engine=tts, limits=limits, run=run)
+        triggered = worker
+
+        @keyed.post("/v1/trigger", status_code=202)
+        async def trigger(body: TriggerBody) -> dict[str, Any]:
+            counts["trigger"] += 1
+            return triggered.accept(body)
 
     app.include_router(keyed)
     return app

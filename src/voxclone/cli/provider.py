@@ -40,6 +40,14 @@ def serve(
     concurrency: Annotated[
         int, typer.Option(min=1, help="Engine calls at once (1: one model, one GPU).")
     ] = 1,
+    callback: Annotated[
+        bool,
+        typer.Option(
+            "--callback",
+            help="Also take jobs from gateways' callback engines: POST /v1/trigger answers 202 "
+            "and the audio is POSTed to the job's callback_url when done.",
+        ),
+    ] = False,
 ) -> None:
     """Run ENGINE as a provider server: POST /v1/generate and /v1/create_voice_prompt (TTS
     engines), /v1/transcribe (STT), /v1/denoise (denoise), /v1/embed (embed) and GET /health."""
@@ -62,6 +70,9 @@ def serve(
     except (VoxcloneError, ValueError) as exc:
         registry.close()
         _fail(str(exc))
+    if callback and "tts" not in loaded:
+        registry.close()
+        _fail("--callback needs a text-to-speech engine among --engine")
     key = api_key or (
         settings.provider_api_key.get_secret_value() if settings.provider_api_key else None
     )
@@ -71,6 +82,7 @@ def serve(
         api_key=key,
         concurrency=concurrency,
         on_close=registry.close,
+        callback=callback,
     )
     for kind, served in loaded.items():
         console.print(f"serving {kind} engine {served.name!r} ({served.version})")

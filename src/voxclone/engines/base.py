@@ -79,6 +79,31 @@ class TTSEngine(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackTrigger:
+    """One job handed to an engine that renders elsewhere and calls back when done."""
+
+    job_id: str
+    voice_id: str
+    text: str
+    prompt: VoicePrompt
+    params: SynthesisParams
+    cache_key: str
+    callback_url: str
+    """Where the worker POSTs the audio or the error (``/v1/jobs/{job_id}/complete``)."""
+    callback_secret: str
+    """Presented back as ``Authorization: Bearer``; valid for this job only."""
+
+
+@runtime_checkable
+class CallbackTTSEngine(TTSEngine, Protocol):
+    """A TTS engine whose work ends later, in a POST to the job's callback URL (serverless GPUs:
+    Modal, RunPod, a box behind NAT). ``trigger`` returns once the worker accepted the job;
+    ``synthesize`` refuses, as there is nothing to wait on in a request."""
+
+    def trigger(self, job: CallbackTrigger) -> None: ...
+
+
 # --- speech to text -----------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ The engines file (``VOXCLONE_ENGINES_FILE``) is TOML with one ``[[engines]]`` ta
 ```toml
 [[engines]]
 name = "qwen"                          # how requests and voices name it
-type = "provider"                      # provider | gpt-sovits | openai | python
+type = "provider"                      # provider | gpt-sovits | openai | callback | python
 kind = "tts"                           # tts | stt | denoise | embed (see REMOTE_TARGETS)
 urls = ["http://10.0.0.5:8000", { url = "http://10.0.0.6:8000", weight = 2 }]
 api_key = "..."                        # X-API-Key (provider, gpt-sovits) or Bearer (openai)
@@ -21,7 +21,8 @@ options = { delay_s = 0.05 }
 ```
 
 ``provider`` serves every kind (``voxclone provider serve`` with a denoise or embed engine adds
-``/v1/denoise`` and ``/v1/embed``), ``openai`` tts and stt, ``gpt-sovits`` tts; a ``python``
+``/v1/denoise`` and ``/v1/embed``), ``openai`` tts and stt, ``gpt-sovits`` and ``callback``
+(serverless workers that call back, jobs only) tts; a ``python``
 entry may be of any kind. A remote denoiser works on whole clips (live streams need a local one).
 
 An entry with the name of a built-in engine replaces it (``name = "deepfilternet"`` with
@@ -48,6 +49,7 @@ REMOTE_TARGETS: dict[tuple[str, str], str] = {
     ("provider", "denoise"): "voxclone.engines.remote.provider:ProviderDenoiser",
     ("provider", "embed"): "voxclone.engines.remote.provider:ProviderEmbedder",
     ("gpt-sovits", "tts"): "voxclone.engines.remote.gpt_sovits:GPTSoVITSEngine",
+    ("callback", "tts"): "voxclone.engines.remote.callback:CallbackEngine",
     ("openai", "tts"): "voxclone.engines.remote.openai:OpenAISpeechEngine",
     ("openai", "stt"): "voxclone.engines.remote.openai:OpenAITranscriber",
 }
@@ -72,7 +74,7 @@ class EngineEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
-    type: Literal["provider", "gpt-sovits", "openai", "python"]
+    type: Literal["provider", "gpt-sovits", "openai", "callback", "python"]
     kind: Literal["tts", "stt", "denoise", "embed"] = "tts"
     urls: list[str | UrlEntry] = Field(default_factory=list)
     api_key: str | None = None

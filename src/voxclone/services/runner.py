@@ -32,6 +32,8 @@ from voxclone.db import jobs as job_queries
 from voxclone.db.tables import Job, utcnow
 from voxclone.queue.base import JobQueue
 from voxclone.services.biometrics import BiometricsService
+from voxclone.services.callbacks import AwaitingCallback
+from voxclone.services.job_events import JobEvents
 from voxclone.services.metrics import Metrics
 from voxclone.services.synthesis import JobCancelled, SynthesisService
 from voxclone.services.voices import VoiceService
@@ -58,6 +60,7 @@ class JobRunner:
         queue: JobQueue | None = None,
         biometrics: BiometricsService | None = None,
         metrics: Metrics | None = None,
+        job_events: JobEvents | None = None,
     ) -> None:
         if heartbeat_s * 2 > lease_s:
             raise ValueError(f"heartbeat_s ({heartbeat_s}) must be at most half of {lease_s=}")
@@ -72,6 +75,7 @@ class JobRunner:
         self._queue = queue
         self._process_started = utcnow()
         self._metrics = metrics or Metrics()
+        self._job_events = job_events
 
     def _stale_before(self) -> datetime:
         if self._sole_worker:
@@ -98,12 +102,16 @@ class JobRunner:
         if job.attempts > self._max_attempts:
             await self._give_up(job, f"interrupted {job.attempts - 1} times; giving up")
             self._metrics.note_job_finished(kind=job.kind, status=JobStatus.FAILED)
+            await self._finished(job.id)
             return
         lost = asyncio.Event()
         work = asyncio.create_task(self._dispatch(job), name=f"voxclone-job-{job_id}")
         lease = asyncio.create_task(self._keep_lease(job, work, lost))
         try:
-            self._metrics.note_job_finished(kind=job.kind, status=await work)
+            status = await work
+            if status != JobStatus.RUNNING:  # running: handed to a callback engine
+                self._metrics.note_job_finished(kind=job.kind, status=status)
+                await self._finished(job.id)
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if not lost.is_set() or (current is not None and current.cancelling()):
@@ -115,7 +123,8 @@ class JobRunner:
                 await lease
 
     async def _dispatch(self, job: Job) -> JobStatus:
-        """Run the job; its final status (as far as this worker knows)."""
+        """Run the job; its final status (as far as this worker knows), or running when a
+        callback engine has it (it ends with its completion or its timeout)."""
         try:
             if job.kind == JobKind.FIT_VOICE:
                 await self._voices.run_fit(job)
@@ -127,6 +136,8 @@ class JobRunner:
                 await self._synthesis.run(job)
         except JobCancelled:
             return JobStatus.CANCELLED
+        except AwaitingCallback:
+            return JobStatus.RUNNING
         except VoxcloneError as exc:
             await self._give_up(job, exc.message)
             return JobStatus.FAILED
@@ -162,11 +173,17 @@ class JobRunner:
         if now is None or now.status != JobStatus.CANCELLED:
             return  # another worker holds it now, and counts it
         self._metrics.note_job_finished(kind=job.kind, status=JobStatus.CANCELLED)
+        await self._finished(job.id)
         if job.kind == JobKind.FIT_VOICE:
             assert job.voice_id is not None
             await self._voices.mark_fit_failed(voice_id=job.voice_id, error="fitting was cancelled")
         elif job.kind == JobKind.BIOMETRICS and self._biometrics is not None:
             await self._biometrics.discard_input(job)
+
+    async def _finished(self, job_id: str) -> None:
+        """Tell the job's end to its listeners (webhooks); nothing if it has not ended."""
+        if self._job_events is not None:
+            await self._job_events.finished(job_id)
 
     async def _give_up(self, job: Job, message: str) -> None:
         if job.kind == JobKind.BIOMETRICS and self._biometrics is not None:
