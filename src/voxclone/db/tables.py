@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -94,6 +95,9 @@ class ApiKey(Base):
     stripe_subscription_id: Mapped[str | None] = mapped_column(
         String(255), nullable=True, index=True
     )
+    history_max_age_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """History retention for this key (None: the server's)."""
+    history_max_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
@@ -118,8 +122,31 @@ class Voice(Base):
     progress: Mapped[float] = mapped_column(Float, default=1.0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """User-set string labels (ElevenLabs' ``labels``: accent, age, gender, use case...)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class VoiceSample(Base):
+    """One reference clip of a voice; a voice fitted to several is fitted to all of them."""
+
+    __tablename__ = "voice_samples"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    voice_id: Mapped[str] = mapped_column(ForeignKey("voices.id", ondelete="CASCADE"), index=True)
+    audio_key: Mapped[str] = mapped_column(String(300))
+    format: Mapped[str] = mapped_column(String(16))
+    duration_s: Mapped[float] = mapped_column(Float)
+    sample_rate: Mapped[int] = mapped_column(Integer)
+    ref_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ref_text_auto: Mapped[bool] = mapped_column(Boolean, default=False)
+    checks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """What the reference checks found (speech, noise, speakers), for the API to show."""
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class VoicePrompt(Base):
@@ -318,3 +345,97 @@ class BillingCheckout(Base):
     """The issued key until the browser has been shown it once; then cleared."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class HistoryItem(Base):
+    """A synthesis that produced audio (or an edit's result), kept for the key to find again.
+
+    ``audio_key`` may be the synthesis cache's blob (shared, not copied); ``voice_id`` has no
+    foreign key, so the item outlives its voice (``voice_deleted``) unless purged.
+    """
+
+    __tablename__ = "history_items"
+    __table_args__ = (Index("ix_history_items_key_created", "key_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    voice_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    voice_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    voice_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text, default="")
+    lang: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Format, sample rate, speed, seed, temperature: what regenerating needs."""
+    backend: Mapped[str] = mapped_column(String(100), default="")
+    entry: Mapped[str] = mapped_column(String(32), default="")
+    """sync, stream, job, ws, openai, oneshot, synthesize, edit, story."""
+    job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    source_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    """The history item an edit or regeneration started from."""
+    audio_key: Mapped[str] = mapped_column(String(300))
+    audio_format: Mapped[str] = mapped_column(String(16))
+    audio_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    characters: Mapped[int] = mapped_column(Integer, default=0)
+    cache_hit: Mapped[bool] = mapped_column(Boolean, default=False)
+    starred: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Story(Base):
+    """A multi-voice, multi-track story: tracks of clips placed in time."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Render settings: format, sample rate, target loudness, gap between script lines."""
+    last_render_job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StoryTrack(Base):
+    __tablename__ = "story_tracks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    story_id: Mapped[str] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    gain_db: Mapped[float] = mapped_column(Float, default=0.0)
+    muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StoryClip(Base):
+    """A clip on a track: text in a voice, a history item, or uploaded audio, placed in time."""
+
+    __tablename__ = "story_clips"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    track_id: Mapped[str] = mapped_column(
+        ForeignKey("story_tracks.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    """text, history or upload."""
+    start_s: Mapped[float] = mapped_column(Float, default=0.0)
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    voice_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    history_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    audio_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    """Uploaded audio, or the rendered audio of a text clip."""
+    rendered_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """What the rendered audio was made from (text, voice, params): unchanged clips are not
+    regenerated on a re-render."""
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    trim_in_s: Mapped[float] = mapped_column(Float, default=0.0)
+    trim_out_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    gain_db: Mapped[float] = mapped_column(Float, default=0.0)
+    fade_in_s: Mapped[float] = mapped_column(Float, default=0.0)
+    fade_out_s: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
