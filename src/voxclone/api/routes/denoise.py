@@ -59,7 +59,7 @@ async def denoise_file(request: Request, services: ServicesDep, user: UserKey) -
     finally:
         await form.close()
     assert user.key_id is not None
-    await services.usage.record(  # a denoiser keeps the length: as many seconds out as in
+    await services.recorder.record_usage(  # a denoiser keeps the length: as many seconds out as in
         UsageRecord(
             key_id=user.key_id,
             kind="denoise",
@@ -146,7 +146,7 @@ async def _denoise_frames(
 
 
 async def _meter_stream(services: Services, *, key_id: str, summary: StreamSummary) -> None:
-    await services.usage.record(
+    await services.recorder.record_usage(
         UsageRecord(
             key_id=key_id,
             kind="denoise",

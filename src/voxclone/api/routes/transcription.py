@@ -116,7 +116,7 @@ async def _meter(
 ) -> None:
     """Record a transcription that succeeded: the seconds of audio it heard."""
     assert user.key_id is not None
-    await services.usage.record(
+    await services.recorder.record_usage(
         UsageRecord(
             key_id=user.key_id,
             kind="stt",
