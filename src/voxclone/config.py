@@ -348,6 +348,14 @@ class WebhookSettings(BaseModel):
     first_backoff_s: float = Field(5.0, gt=0, description="First wait before a retry; doubles.")
     max_backoff_s: float = Field(3600.0, gt=0, description="Longest wait between retries.")
     poll_s: float = Field(1.0, gt=0, description="How often due deliveries are looked for.")
+    fetch_timeout_s: float = Field(
+        30.0, gt=0, description="How long fetching a reference_audio_url may take in all."
+    )
+    public_url: str | None = Field(
+        None,
+        description="This server's base URL as webhook receivers reach it, for the audio_url "
+        "of a delivered job; unset: audio_url is a path (/v1/jobs/{id}/audio).",
+    )
 
 
 class CallbackSettings(BaseModel):
@@ -360,6 +368,9 @@ class CallbackSettings(BaseModel):
     )
     timeout_s: float = Field(
         900.0, gt=0, description="A job whose completion has not come after this long fails."
+    )
+    check_s: float = Field(
+        15.0, gt=0, description="How often each API host looks for jobs whose completion is late."
     )
 
 
@@ -387,10 +398,58 @@ class BillingSettings(BaseModel):
     app_base_url: str | None = Field(
         None, description="Public base URL for Checkout's success and cancel pages."
     )
+    webhook_tolerance_s: int = Field(
+        300, ge=1, description="Stripe webhook signatures older than this are refused."
+    )
 
     @property
     def enabled(self) -> bool:
         return self.stripe_secret_key is not None
+
+
+class StorySettings(BaseModel):
+    """Multi-voice, multi-track stories (docs/stories.md): their bounds and render defaults."""
+
+    max_clips: int = Field(500, ge=1, description="Most clips one story may hold.")
+    max_tracks: int = Field(32, ge=1, description="Most tracks one story may hold.")
+    max_length_s: float = Field(
+        3600.0, gt=0, description="Longest story, from 0 to the end of its last clip."
+    )
+    max_script_chars: int = Field(
+        100_000, ge=1, description="Longest script for POST /v1/stories/{id}/script."
+    )
+    max_upload_bytes: int = Field(20 * MB, ge=1, description="Largest uploaded clip.")
+    max_archive_bytes: int = Field(
+        30 * MB, ge=1, description="Largest project archive for POST /v1/stories/import."
+    )
+    max_archive_unpacked_bytes: int = Field(
+        200 * MB, ge=1, description="Most bytes a project archive may unpack to, in all."
+    )
+    default_gap_s: float = Field(0.4, ge=0, description="Silence between script lines.")
+    default_pause_s: float = Field(
+        1.0, ge=0, description="Pause for a stage direction without a number ([laughs])."
+    )
+    target_lufs: float = Field(-16.0, le=0, description="Loudness of a render, by default.")
+    render_concurrency: int = Field(
+        4, ge=1, description="Text clips of one render synthesized at the same time."
+    )
+
+
+class HistorySettings(BaseModel):
+    """Generation history (docs/history.md): server-wide retention, swept periodically.
+
+    A key's own ``history_max_age_days`` / ``history_max_bytes`` replace these when set.
+    """
+
+    enabled: bool = Field(True, description="Keep every synthesis that produced audio.")
+    max_age_days: int | None = Field(
+        None, ge=1, description="Items older than this are deleted (None: kept for ever)."
+    )
+    max_bytes: int | None = Field(
+        None, ge=0, description="A key's items past this many bytes go, oldest first."
+    )
+    sweep_s: float = Field(3600.0, gt=0, description="How often retention is enforced.")
+    max_zip_items: int = Field(100, ge=1, description="Most items in one zip download.")
 
 
 class Settings(BaseSettings):
@@ -492,6 +551,8 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     callbacks: CallbackSettings = Field(default_factory=CallbackSettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    stories: StorySettings = Field(default_factory=StorySettings)
+    history: HistorySettings = Field(default_factory=HistorySettings)
 
     @model_validator(mode="after")
     def _distributed_settings_agree(self) -> Settings:

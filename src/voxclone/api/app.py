@@ -11,9 +11,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from voxclone import __version__
 from voxclone.api.errors import install_error_handlers
-from voxclone.api.limits import BodySizeLimit
+from voxclone.api.limits import BodySizeLimit, RateLimitHeaders
 from voxclone.api.metrics import HTTPMetrics
+from voxclone.api.routes import billing as billing_routes
 from voxclone.api.routes import (
+    callbacks,
     denoise,
     engines,
     health,
@@ -25,7 +27,9 @@ from voxclone.api.routes import (
     synthesis,
     transcription,
     tts_ws,
+    usage,
     voices,
+    webhooks,
 )
 from voxclone.api.routes import metrics as metrics_route
 from voxclone.config import Settings
@@ -61,6 +65,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_request_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -76,6 +81,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 "X-Audio-Duration",
                 "X-Job-Id",
                 "X-Processing-Time-Ms",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+                "Retry-After",
             ],
         )
     for module in (health, keys, voices, synthesis, jobs, sovits, engines):
@@ -83,6 +92,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for module in (transcription, openai_speech, denoise, speakers, tts_ws):
         app.include_router(module.router)
     app.include_router(speakers.jobs_router)
+    app.include_router(webhooks.router)
+    app.include_router(usage.router)
+    app.include_router(callbacks.router)
+    if settings.billing.enabled:
+        app.include_router(billing_routes.router)
     if settings.metrics.enabled:
         app.add_middleware(HTTPMetrics)  # outermost of ours: it sees the 413s and CORS too
         app.include_router(metrics_route.router)

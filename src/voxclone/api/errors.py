@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 STATUS: list[tuple[type[e.VoxcloneError], int]] = [
     (e.JobNotReady, 404),  # afterwords: "404 — job not found, wrong owner, or not yet ready"
     (e.InvalidInput, 400),
+    (e.UrlNotAllowed, 422),
+    (e.UrlFetchFailed, 422),
     (e.Unprocessable, 422),
     (e.PayloadTooLarge, 413),
     (e.AuthenticationError, 401),
@@ -34,6 +36,8 @@ STATUS: list[tuple[type[e.VoxcloneError], int]] = [
     (e.EngineError, 500),
     (e.StorageError, 500),
     (e.QueueUnavailable, 503),
+    (e.BillingNotConfigured, 503),
+    (e.PaymentProviderError, 502),
 ]
 
 # The GPT-SoVITS proxy document answers every invalid input with 400.

@@ -143,6 +143,11 @@ class SynthesizeBody(BaseModel):
     sample_rate: int | None = None
     speed: float = 1.0
     seed: int | None = None
+    callback_url: str | None = Field(
+        None,
+        max_length=2048,
+        description="On a cache miss, the job's JSON is POSTed here, signed, when it ends.",
+    )
 
 
 class JobQueued(BaseModel):
@@ -376,3 +381,22 @@ class IdentifyResult(BaseModel):
     candidates: list[CandidatePublic] = Field(description="Scores >= threshold, best first.")
     threshold: float
     speech_s: float
+
+
+class WebhookAttemptPublic(BaseModel):
+    attempt: int
+    at: datetime
+    status_code: int | None = Field(description="The receiver's answer; None: no answer.")
+    error: str | None = Field(description="Why it did not count as delivered; None: it did.")
+    duration_ms: int
+
+
+class WebhookDeliveryPublic(BaseModel):
+    delivery_id: str = Field(description="Sent as X-Voxclone-Delivery.")
+    url: str
+    event: str = Field(description="job.ready, job.failed or job.cancelled.")
+    status: str = Field(description="pending, delivered or failed (given up).")
+    attempts: list[WebhookAttemptPublic]
+    next_attempt_at: datetime | None = Field(description="When a pending one is tried next.")
+    created_at: datetime
+    delivered_at: datetime | None

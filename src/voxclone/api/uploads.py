@@ -11,9 +11,10 @@ from collections.abc import AsyncGenerator
 
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
 from voxclone.core.errors import InvalidInput, VoxcloneError
+from voxclone.services.reference_fetch import ReferenceFetcher
 
 FIELD_SLACK = 256 * 1024
 """Room for the other form fields and the multipart framing on top of the file limit."""
@@ -23,7 +24,8 @@ async def read_form(
     request: Request, *, max_file_bytes: int, too_large: type[VoxcloneError], field: str
 ) -> FormData:
     content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
+    urlencoded = content_type.startswith("application/x-www-form-urlencoded")
+    if not content_type.startswith("multipart/form-data") and not urlencoded:
         raise InvalidInput(
             "this endpoint takes multipart/form-data", content_type=content_type or None
         )
@@ -49,6 +51,8 @@ async def read_form(
                 raise refuse(seen)
             yield chunk
 
+    if urlencoded:  # no file, only fields (a reference_audio_url instead of an upload)
+        return await FormParser(request.headers, limited()).parse()
     parser = MultiPartParser(request.headers, limited(), max_files=4, max_fields=50)
     try:
         form = await parser.parse()
@@ -74,3 +78,18 @@ def text_field(form: FormData, field: str) -> str | None:
     if value is None or isinstance(value, UploadFile):
         return None
     return value
+
+
+async def upload_or_url(
+    form: FormData, *, fetcher: ReferenceFetcher, file_field: str, url_field: str, max_bytes: int
+) -> bytes | None:
+    """The bytes of file ``file_field``, or fetched from the URL in text field ``url_field``
+    (the same size cap); None when neither is given, InvalidInput when both are."""
+    url = (text_field(form, url_field) or "").strip()
+    if file_field in form and url:
+        raise InvalidInput(
+            f"give either {file_field} (a file) or {url_field}, not both", field=url_field
+        )
+    if url:
+        return await fetcher.fetch(url, field=url_field, max_bytes=max_bytes)
+    return await read_upload(form, file_field)

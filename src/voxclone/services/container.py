@@ -20,19 +20,33 @@ from voxclone.engines.engines_file import engine_specs
 from voxclone.engines.registry import EngineRegistry
 from voxclone.queue.base import JobQueue
 from voxclone.queue.factory import open_job_queue
+from voxclone.services.billing import BillingService
 from voxclone.services.biometrics import BiometricsService
+from voxclone.services.callbacks import CallbackService
 from voxclone.services.denoise import DenoiseService
 from voxclone.services.job_events import JobEvents
 from voxclone.services.jobs import JobService
 from voxclone.services.keys import KeyService, ensure_admin_key
 from voxclone.services.metrics import Metrics
 from voxclone.services.oneshot import OneShotService
+from voxclone.services.outbound_http import UrlGuard
+from voxclone.services.reference_fetch import ReferenceFetcher
 from voxclone.services.runner import JobRunner
 from voxclone.services.sweeper import JobSweeper
-from voxclone.services.synthesis import SynthesisService
+from voxclone.services.synthesis import (
+    Admission,
+    Planner,
+    Recorder,
+    Renderer,
+    Router,
+    SynthesisCache,
+    SynthesisService,
+)
+from voxclone.services.synthesis.admit import open_rate_storage
 from voxclone.services.transcription import TranscriptionService
 from voxclone.services.usage import UsageService
 from voxclone.services.voices import VoiceService
+from voxclone.services.webhooks import WebhookService
 from voxclone.storage.base import BlobStore
 from voxclone.storage.factory import open_blob_store
 
@@ -62,14 +76,26 @@ class Services:
     """This process's Prometheus metrics, on a registry of its own (GET /metrics)."""
     job_events: JobEvents
     """Listeners told when a job ends (outbound webhooks)."""
+    webhooks: WebhookService
+    """Outbound webhooks: deliveries for finished jobs, and the dispatcher that retries them."""
+    fetcher: ReferenceFetcher
+    """Reference clips fetched from a URL (``reference_audio_url``), SSRF-guarded."""
+    callbacks: CallbackService
+    """Jobs of callback engines: their completions (POST /v1/jobs/{id}/complete), time-outs."""
     usage: UsageService
     """Usage metering: every billable act, and the characters each key used."""
+    admission: Admission
+    """The admit step: rate limits, quotas and concurrency of keys."""
+    recorder: Recorder
+    """The record step: usage of every synthesis and speech-service act."""
     version: str = __version__
     started_at: float = 0.0
     started_unix: int = 0
     """When ``start`` ran, in Unix seconds (``created`` of the models in GET /v1/models)."""
     sweeper: JobSweeper | None = None
     """Distributed mode only: re-enqueues from the database the jobs the queue lost."""
+    billing: BillingService | None = None
+    """Signup and Stripe billing; None unless ``billing.stripe_secret_key`` is set."""
 
     @property
     def uptime_s(self) -> float:
@@ -87,7 +113,9 @@ class Services:
         self.started_unix = int(time.time())
         if not run_jobs:
             return
+        self.callbacks.start()
         await self.queue.start(self.runner)
+        self.webhooks.start()
         if self.sweeper is not None:
             self.sweeper.start()
             return
@@ -99,9 +127,13 @@ class Services:
             log.info("re-queued %d unfinished job(s) from before the restart", len(unfinished))
 
     async def close(self) -> None:
+        if self.billing is not None:
+            await self.billing.close()
         if self.sweeper is not None:
             await self.sweeper.stop()
+        await self.callbacks.stop()
         await self.queue.stop()
+        await self.webhooks.close()  # after the jobs: the last ones' first attempts finish
         await self.synthesis.close()
         await self.usage.close()
         self.engines.close()
@@ -122,7 +154,14 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
     queue = open_job_queue(settings)
     metrics = Metrics(engines=registry)
     job_events = JobEvents(sessions=sessions)
-    usage = UsageService(sessions=sessions, cache_s=settings.quotas.usage_cache_s)
+    url_guard = UrlGuard(allow_private=settings.webhooks.allow_private_urls)
+    webhooks = WebhookService(sessions=sessions, settings=settings.webhooks, guard=url_guard)
+    job_events.subscribe(webhooks.on_job_finished)
+    usage = UsageService(
+        sessions=sessions,
+        cache_s=settings.quotas.usage_cache_s,
+        default_char_quota=settings.quotas.monthly_char_quota,
+    )
     sole_worker = settings.queue == "inprocess"
     transcription = TranscriptionService(
         engines=registry, limits=settings.limits, default_backend=settings.default_stt_backend
@@ -136,15 +175,38 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         queue=queue,
         transcription=transcription if settings.auto_transcribe_references else None,
     )
+    callbacks = CallbackService(
+        sessions=sessions,
+        blobs=blobs,
+        voices=voices,
+        events=job_events,
+        settings=settings.callbacks,
+        base_url=f"http://{settings.host}:{settings.port}",
+        cache_enabled=settings.cache_enabled,
+        metrics=metrics,
+        usage=usage,
+    )
+    router = Router(engines=registry)
+    admission = Admission(
+        usage=usage,
+        sessions=sessions,
+        quotas=settings.quotas,
+        rate_storage=open_rate_storage(settings.quotas, settings.redis_url),
+    )
+    recorder = Recorder(usage=usage)
     synthesis = SynthesisService(
         sessions=sessions,
         blobs=blobs,
-        engines=registry,
-        voices=voices,
         queue=queue,
-        limits=settings.limits,
-        cache_enabled=settings.cache_enabled,
-        metrics=metrics,
+        planner=Planner(voices=voices, engines=registry, router=router, limits=settings.limits),
+        admission=admission,
+        cache=SynthesisCache(
+            sessions=sessions, blobs=blobs, metrics=metrics, enabled=settings.cache_enabled
+        ),
+        router=router,
+        renderer=Renderer(voices=voices, metrics=metrics),
+        recorder=recorder,
+        callbacks=callbacks,
     )
     biometrics = BiometricsService(
         sessions=sessions,
@@ -153,6 +215,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         queue=queue,
         settings=settings.biometrics,
         limits=settings.limits,
+        usage=usage,
     )
     runner = JobRunner(
         sessions=sessions,
@@ -165,7 +228,12 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         sole_worker=sole_worker,
         queue=queue,
         metrics=metrics,
+        job_events=job_events,
     )
+    keys = KeyService(sessions=sessions, admin_key=admin_key, cache_s=settings.auth_cache_s)
+    billing = None
+    if settings.billing.enabled:
+        billing = BillingService(sessions=sessions, keys=keys, settings=settings.billing)
     sweeper = None
     if not sole_worker:
         sweeper = JobSweeper(
@@ -182,11 +250,11 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         blobs=blobs,
         engines=registry,
         queue=queue,
-        keys=KeyService(sessions=sessions, admin_key=admin_key, cache_s=settings.auth_cache_s),
+        keys=keys,
         voices=voices,
         synthesis=synthesis,
         runner=runner,
-        jobs=JobService(sessions=sessions, blobs=blobs),
+        jobs=JobService(sessions=sessions, blobs=blobs, job_events=job_events),
         oneshot=OneShotService(
             engines=registry,
             synthesis=synthesis,
@@ -202,6 +270,12 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         admin_key_generated=generated,
         metrics=metrics,
         job_events=job_events,
+        webhooks=webhooks,
+        fetcher=ReferenceFetcher(guard=url_guard, timeout_s=settings.webhooks.fetch_timeout_s),
+        callbacks=callbacks,
         usage=usage,
+        admission=admission,
+        recorder=recorder,
         sweeper=sweeper,
+        billing=billing,
     )

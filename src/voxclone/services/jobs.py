@@ -12,6 +12,7 @@ from voxclone.core.errors import JobNotReady, NotFound, StorageError
 from voxclone.core.types import JobStatus, parse_id
 from voxclone.db import jobs as job_queries
 from voxclone.db.tables import Job
+from voxclone.services.job_events import JobEvents
 from voxclone.storage.base import BlobStore
 
 
@@ -24,9 +25,16 @@ class JobAudio:
 
 
 class JobService:
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], blobs: BlobStore) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        blobs: BlobStore,
+        job_events: JobEvents | None = None,
+    ) -> None:
         self._sessions = sessions
         self._blobs = blobs
+        self._job_events = job_events
 
     async def get(self, *, key_id: str, job_id: str) -> Job:
         job_id = parse_id(job_id, what="job_id")
@@ -68,4 +76,6 @@ class JobService:
         async with self._sessions() as session:
             await job_queries.cancel_job(session, job_id=job.id)
             await session.commit()
+        if self._job_events is not None:
+            await self._job_events.finished(job.id)  # a no-op for a job still unfinished
         return await self.get(key_id=key_id, job_id=job.id)

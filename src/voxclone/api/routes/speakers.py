@@ -251,7 +251,8 @@ async def verify(
 @jobs_router.post("/jobs", status_code=202, response_model=JobPublic)
 async def submit_job(request: Request, services: ServicesDep, user: UserKey) -> JSONResponse:
     """Multipart: audio (a longer recording), optional speaker_ids (comma-separated or
-    repeated) and threshold. Poll ``GET /v1/jobs/{job_id}``: its ``result`` lists segments."""
+    repeated), threshold and callback_url (told, signed, when the job ends). Poll
+    ``GET /v1/jobs/{job_id}``: its ``result`` lists segments."""
     assert user.key_id is not None
     form = await _audio_form(request, max_bytes=services.settings.limits.max_speech_upload_bytes)
     try:
@@ -267,6 +268,9 @@ async def submit_job(request: Request, services: ServicesDep, user: UserKey) -> 
             audio=await _required_audio(form),
             speaker_ids=ids or None,
             threshold=_number(form, "threshold"),
+            callback_url=await services.webhooks.check_callback_url(
+                text_field(form, "callback_url") or None
+            ),
         )
     finally:
         await form.close()
