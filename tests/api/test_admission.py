@@ -236,6 +236,14 @@ async def test_past_its_concurrent_jobs_a_key_gets_429(tmp_path, database_url) -
             assert second.json()["error"] == "too_many_concurrent_jobs"
             assert second.json()["details"] == {"retry_after_s": 5.0, "limit": 1, "running": 1}
             assert second.headers["Retry-After"] == "5"
+            # Every job-creating route counts the same jobs: a biometrics job is refused too.
+            biometrics = await client.post(
+                "/v1/biometrics/jobs",
+                files={"audio": ("a.wav", tone_wav(), "audio/wav")},
+                headers=headers,
+            )
+            assert biometrics.status_code == 429, biometrics.text
+            assert biometrics.json()["error"] == "too_many_concurrent_jobs"
             await wait_for_job(client, first.json()["job_id"], headers)
             third = await client.post(
                 "/v1/synthesize", json={"voice_id": voice_id, "text": "Two."}, headers=headers

@@ -252,8 +252,10 @@ async def verify(
 async def submit_job(request: Request, services: ServicesDep, user: UserKey) -> JSONResponse:
     """Multipart: audio (a longer recording), optional speaker_ids (comma-separated or
     repeated), threshold and callback_url (told, signed, when the job ends). Poll
-    ``GET /v1/jobs/{job_id}``: its ``result`` lists segments."""
+    ``GET /v1/jobs/{job_id}``: its ``result`` lists segments. 429 when the key already has as
+    many jobs pending or running as it may."""
     assert user.key_id is not None
+    await services.admission.admit_job(user)
     form = await _audio_form(request, max_bytes=services.settings.limits.max_speech_upload_bytes)
     try:
         ids = [
