@@ -24,6 +24,7 @@ from starlette.websockets import WebSocketDisconnect
 from tests.conftest import ADMIN_KEY, fake_registry, make_settings, tone_wav, wait_for_job
 from voxclone.api.app import create_app
 from voxclone.db.tables import UsageEvent
+from voxclone.engines.registry import EngineRegistry, EngineSpec
 from voxclone.services.container import Services, build_services
 
 TEXT = "Hello there."
@@ -218,7 +219,14 @@ async def test_raising_the_rate_limit_takes_effect_at_once(client) -> None:
 
 async def test_past_its_concurrent_jobs_a_key_gets_429(tmp_path, database_url) -> None:
     settings = make_settings(tmp_path / "jobs", database_url=database_url)
-    services = build_services(settings, engines=fake_registry(delay_s=0.5))
+    fake = "voxclone.engines.fake:FakeEngine"
+    registry = EngineRegistry(
+        [
+            EngineSpec("fake", fake, options={"delay_s": 0.5}),
+            EngineSpec("fitter", fake, options={"fitting": True}),
+        ]
+    )
+    services = build_services(settings, engines=registry)
     app = create_app(services=services)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -244,6 +252,17 @@ async def test_past_its_concurrent_jobs_a_key_gets_429(tmp_path, database_url) -
             )
             assert biometrics.status_code == 429, biometrics.text
             assert biometrics.json()["error"] == "too_many_concurrent_jobs"
+            # So is a voice that would be fitted in a job, and nothing of it is kept.
+            fitted = await client.post(
+                "/v1/voices",
+                data={"name": "f", "backend": "fitter", "ref_text": "hi"},
+                files={"ref_audio": ("ref.wav", tone_wav(), "audio/wav")},
+                headers=headers,
+            )
+            assert fitted.status_code == 429, fitted.text
+            listed = (await client.get("/v1/voices", headers=headers)).json()
+            names = [v["name"] for v in (listed["voices"] if isinstance(listed, dict) else listed)]
+            assert "f" not in names
             await wait_for_job(client, first.json()["job_id"], headers)
             third = await client.post(
                 "/v1/synthesize", json={"voice_id": voice_id, "text": "Two."}, headers=headers
