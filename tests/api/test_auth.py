@@ -38,6 +38,9 @@ async def test_bearer_and_x_api_key_both_work(client: httpx.AsyncClient, admin_h
         await client.get("/v1/voices", headers={"Authorization": f"Bearer {key}"})
     ).status_code == 200
     assert (await client.get("/v1/voices", headers={"X-API-Key": key})).status_code == 200
+    assert (await client.get("/v1/voices", headers={"xi-api-key": key})).status_code == 200
+    r = await client.get("/v1/voices", headers={"xi-api-key": "vx_not-a-real-key"})
+    assert r.status_code == 401
 
 
 async def test_revoked_key_is_401(client: httpx.AsyncClient, admin_headers) -> None:

@@ -22,14 +22,18 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def presented_key(request: HTTPConnection) -> str | None:
-    """The key from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` (HTTP or WebSocket)."""
+    """The key from ``Authorization: Bearer <key>``, ``X-API-Key: <key>`` or ElevenLabs'
+    ``xi-api-key: <key>`` (HTTP or WebSocket)."""
     auth = request.headers.get("authorization")
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
-    key = request.headers.get("x-api-key")
-    return key.strip() if key and key.strip() else None
+    for header in ("x-api-key", "xi-api-key"):  # xi-api-key: what ElevenLabs clients send
+        key = request.headers.get(header)
+        if key and key.strip():
+            return key.strip()
+    return None
 
 
 async def get_principal(request: Request, services: ServicesDep) -> Principal:
