@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from voxclone.cli.history import history_app
 from voxclone.cli.provider import provider_app
 from voxclone.config import Settings
 from voxclone.core.errors import NotFound, VoxcloneError
@@ -27,6 +28,7 @@ voices_app = typer.Typer(help="Manage voices.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(voices_app, name="voices")
 app.add_typer(provider_app, name="provider")
+app.add_typer(history_app, name="history")
 
 console = Console(stderr=True)
 T = TypeVar("T")

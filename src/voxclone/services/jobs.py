@@ -12,6 +12,7 @@ from voxclone.core.errors import JobNotReady, NotFound, StorageError
 from voxclone.core.types import JobStatus, parse_id
 from voxclone.db import jobs as job_queries
 from voxclone.db.tables import Job
+from voxclone.services.cursors import decode_cursor, encode_cursor
 from voxclone.services.job_events import JobEvents
 from voxclone.storage.base import BlobStore
 
@@ -35,6 +36,26 @@ class JobService:
         self._sessions = sessions
         self._blobs = blobs
         self._job_events = job_events
+
+    async def page(
+        self,
+        *,
+        key_id: str,
+        limit: int = 50,
+        kind: str | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+    ) -> tuple[list[Job], str | None]:
+        """The key's jobs, newest first, and the cursor of the next page (None: the last)."""
+        after = decode_cursor(cursor) if cursor else None
+        async with self._sessions() as session:
+            jobs = await job_queries.list_jobs(
+                session, key_id=key_id, limit=limit + 1, kind=kind, status=status, after=after
+            )
+        if len(jobs) <= limit:
+            return jobs, None
+        last = jobs[limit - 1]
+        return jobs[:limit], encode_cursor(last.created_at, last.id)
 
     async def get(self, *, key_id: str, job_id: str) -> Job:
         job_id = parse_id(job_id, what="job_id")

@@ -57,6 +57,8 @@ class SynthesizedAudio:
     backend: str
     synthesis_ms: int
     cache_hit: bool
+    blob_key: str | None = None
+    """Where the audio is stored (the synthesis cache's blob); None when it is not."""
 
 
 @dataclass(frozen=True, slots=True)

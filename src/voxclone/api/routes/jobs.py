@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from voxclone.api.deps import ServicesDep, UserKey
+from voxclone.api.history_schemas import JobPagePublic
 from voxclone.api.schemas import JobPublic
 from voxclone.db.tables import Job
 
@@ -12,6 +13,28 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 def _public(request: Request, job: Job) -> JobPublic:
     return JobPublic.of(job, audio_url=str(request.url_for("job_audio", job_id=job.id)))
+
+
+@router.get("", response_model=JobPagePublic)
+async def list_jobs(
+    request: Request,
+    services: ServicesDep,
+    user: UserKey,
+    kind: str | None = Query(None, description="synthesize, fit, biometrics…"),
+    status: str | None = Query(None, description="pending, running, ready, failed, cancelled"),
+    limit: int = Query(50, ge=1, le=100),
+    cursor: str | None = None,
+) -> JobPagePublic:
+    """The key's jobs, newest first."""
+    assert user.key_id is not None
+    jobs, next_cursor = await services.jobs.page(
+        key_id=user.key_id, limit=limit, kind=kind, status=status, cursor=cursor
+    )
+    return JobPagePublic(
+        jobs=[_public(request, job) for job in jobs],
+        has_more=next_cursor is not None,
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/{job_id}", response_model=JobPublic)

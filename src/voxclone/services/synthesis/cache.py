@@ -70,6 +70,7 @@ class SynthesisCache:
             backend=entry.backend,
             synthesis_ms=entry.synthesis_ms,
             cache_hit=True,
+            blob_key=entry.audio_key,
         )
 
     async def store(self, plan: Plan, result: SynthesizedAudio) -> str | None:

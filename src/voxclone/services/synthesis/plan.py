@@ -163,12 +163,19 @@ def speakable(text: str) -> bool:
 
 def _planned(req: SynthesisRequest, voice: Voice, engine: TTSEngine, lang: str, text: str) -> Plan:
     params = req.params(lang)
+    # A voice refitted to new samples speaks differently: its new prompt has a new revision.
+    revision = (voice.meta or {}).get("prompt_revision")
     key = cache_key(
         voice_id=voice.id,
         text=text,
         lang=lang,
         backend=engine.name,
-        params={**params.cache_fields(), "format": req.format, "sample_rate": req.sample_rate},
+        params={
+            **params.cache_fields(),
+            "format": req.format,
+            "sample_rate": req.sample_rate,
+            **({"prompt_revision": revision} if revision else {}),
+        },
         engine_version=engine.version,
     )
     return Plan(req, voice, engine, lang, params, text, key)

@@ -32,9 +32,11 @@ class SynthesisAct:
     plan: Plan | None = None
     """None for the one-shot endpoint, which has no stored voice."""
     audio: SynthesizedAudio | None = None
-    """The whole file when there is one (not for a stream)."""
+    """The whole file when there is one (a stream's only once all of it was sent)."""
     job_id: str | None = None
     requests: int = 1
+    audio_key: str | None = None
+    """The blob the audio is stored in (the cache's, or the job's), shared by history."""
 
     @property
     def characters(self) -> int:

@@ -10,6 +10,8 @@ GPT-SoVITS proxy's clone without a stored voice: admit, render and record, no ca
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import time
 from typing import Any
 
@@ -32,6 +34,8 @@ from voxclone.services.synthesis.render import ProgressSink, Renderer, joined
 from voxclone.services.synthesis.route import Router
 from voxclone.services.synthesis_request import QueuedJob, SynthesisRequest, SynthesizedAudio
 from voxclone.storage.base import BlobStore
+
+log = logging.getLogger(__name__)
 
 
 class JobCancelled(Exception):
@@ -95,8 +99,8 @@ class SynthesisService:
             lambda p: self.renderer.render(p, progress=progress),
             self.planner.replan,
         )
-        await self.cache.store(served, result)
-        return served, result
+        blob_key = await self.cache.store(served, result)
+        return served, dataclasses.replace(result, blob_key=blob_key)
 
     async def _record(
         self, caller: Principal, plan: Plan, result: SynthesizedAudio, *, entry: str
@@ -111,6 +115,7 @@ class SynthesisService:
                 cache_hit=result.cache_hit,
                 plan=plan,
                 audio=result,
+                audio_key=result.blob_key,
             )
         )
 
@@ -197,6 +202,7 @@ class SynthesisService:
                     plan=plan,
                     audio=hit,
                     requests=requests,
+                    audio_key=hit.blob_key,
                 )
             )
             return SynthesisStream(
@@ -222,6 +228,22 @@ class SynthesisService:
         async def ended(audio: list[Audio], complete: bool) -> None:
             audio_s = sum(chunk.duration_s for chunk in audio)
             self.renderer.note_streamed(served, audio_s=audio_s, started=started)
+            whole: SynthesizedAudio | None = None
+            if complete:  # the whole file: cached, then kept by the record step (history)
+                try:
+                    whole = await joined(
+                        audio,
+                        engine=served.engine,
+                        fmt=plan.fmt,
+                        sample_rate=plan.sample_rate,
+                        voice_id=plan.voice.id,
+                        started=started,
+                    )
+                    blob_key = await self.cache.store(served, whole)
+                    whole = dataclasses.replace(whole, blob_key=blob_key)
+                except Exception:  # the act is recorded (billed) all the same
+                    log.exception("could not keep the audio of a stream of voice %s", plan.voice.id)
+                    whole = None
             await self.recorder.record(
                 SynthesisAct(
                     key_id=key_id_of(caller),
@@ -231,19 +253,11 @@ class SynthesisService:
                     audio_s=audio_s,
                     cache_hit=False,
                     plan=served,
+                    audio=whole,
                     requests=requests,
+                    audio_key=whole.blob_key if whole is not None else None,
                 )
             )
-            if complete and self.cache.enabled:
-                whole = await joined(
-                    audio,
-                    engine=served.engine,
-                    fmt=plan.fmt,
-                    sample_rate=plan.sample_rate,
-                    voice_id=plan.voice.id,
-                    started=started,
-                )
-                await self.cache.store(served, whole)
 
         return SynthesisStream(
             pieces=encoded_pieces(
@@ -317,6 +331,7 @@ class SynthesisService:
                 plan=plan,
                 audio=result,
                 job_id=job.id,
+                audio_key=result.blob_key or job_audio,
             )
         )
         async with self._sessions() as session:
