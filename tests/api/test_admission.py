@@ -178,6 +178,14 @@ async def test_negative_or_huge_limits_are_refused_and_change_nothing(client) ->
     assert mine["monthly_char_quota"] == 100 and mine["rate_limit_per_minute"] is None
 
 
+async def test_history_retention_is_set_per_key(client) -> None:
+    _, key_id = await make_key(client, history_max_age_days=30)
+    await set_limits(client, key_id, history_max_bytes=10**9)
+    keys = (await client.get("/v1/keys", headers={"X-API-Key": ADMIN_KEY})).json()
+    mine = next(k for k in keys if k["key_id"] == key_id)
+    assert (mine["history_max_age_days"], mine["history_max_bytes"]) == (30, 10**9)
+
+
 async def test_only_the_admin_sets_limits(client) -> None:
     headers, key_id = await make_key(client)
     r = await client.patch(

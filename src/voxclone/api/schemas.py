@@ -27,6 +27,18 @@ class KeyLimits(BaseModel):
     max_concurrent_jobs: int | None = Field(
         None, ge=1, le=INT32_MAX, description="Jobs pending or running at once."
     )
+    history_max_age_days: int | None = Field(
+        None,
+        ge=1,
+        le=36500,
+        description="Generation history kept this many days (None: the server's).",
+    )
+    history_max_bytes: int | None = Field(
+        None,
+        ge=0,
+        le=2**62,
+        description="Generation history audio kept, in bytes (None: the server's).",
+    )
 
 
 class KeyCreate(KeyLimits):
@@ -46,6 +58,8 @@ class KeyPublic(BaseModel):
     rate_limit_per_minute: int | None
     monthly_char_quota: int | None
     max_concurrent_jobs: int | None
+    history_max_age_days: int | None
+    history_max_bytes: int | None
     period_start: datetime | None
     period_end: datetime | None
     plan: str | None
@@ -63,6 +77,8 @@ class KeyPublic(BaseModel):
             rate_limit_per_minute=key.rate_limit_per_minute,
             monthly_char_quota=key.monthly_char_quota,
             max_concurrent_jobs=key.max_concurrent_jobs,
+            history_max_age_days=key.history_max_age_days,
+            history_max_bytes=key.history_max_bytes,
             period_start=key.period_start,
             period_end=key.period_end,
             plan=key.plan,
@@ -100,6 +116,16 @@ class VoicePublic(BaseModel):
     error: str | None
     fit_job_id: str | None = Field(None, description="The job fitting this voice, if any.")
     denoised: bool = Field(False, description="The reference was denoised before it was stored.")
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    refitting: bool = Field(
+        False, description="A change of samples is being fitted; the previous fit serves."
+    )
+    refit_job_id: str | None = Field(None, description="The job refitting this voice, if any.")
+    refit_error: str | None = Field(
+        None, description="Why the last refit failed (the previous fit still serves)."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -121,6 +147,12 @@ class VoicePublic(BaseModel):
             error=voice.error,
             fit_job_id=(voice.meta or {}).get("fit_job_id"),
             denoised=bool((voice.meta or {}).get("denoised")),
+            description=voice.description,
+            tags=list(voice.tags or []),
+            labels={str(k): str(v) for k, v in (voice.labels or {}).items()},
+            refitting=bool((voice.meta or {}).get("refit_job_id")),
+            refit_job_id=(voice.meta or {}).get("refit_job_id"),
+            refit_error=(voice.meta or {}).get("refit_error"),
             created_at=voice.created_at,
             updated_at=voice.updated_at,
         )
@@ -132,6 +164,11 @@ class VoicePatch(BaseModel):
     ref_text: str | None = Field(None, max_length=5000)
     lang: str | None = Field(None, max_length=16)
     backend: str | None = Field(None, max_length=100)
+    description: str | None = Field(None, description="At most 2000 characters; empty clears.")
+    tags: list[Any] | None = Field(None, description="Replaces the tags; [] clears them.")
+    labels: dict[str, Any] | None = Field(
+        None, description="Replaces the labels (a map of strings); {} clears them."
+    )
 
 
 class SynthesizeBody(BaseModel):

@@ -26,6 +26,13 @@ async def create_key(
         monthly_char_quota=body.monthly_char_quota,
         max_concurrent_jobs=body.max_concurrent_jobs,
     )
+    if body.history_max_age_days is not None or body.history_max_bytes is not None:
+        record = await services.keys.update(
+            key_id=issued.record.id,
+            history_max_age_days=body.history_max_age_days,
+            history_max_bytes=body.history_max_bytes,
+        )
+        return KeyIssued(**KeyPublic.of(record).model_dump(), api_key=issued.secret)
     return KeyIssued(**KeyPublic.of(issued.record).model_dump(), api_key=issued.secret)
 
 
