@@ -60,6 +60,8 @@ class JobKind(enum.StrEnum):
     FIT_VOICE = "fit_voice"
     BIOMETRICS = "biometrics"
     """Find who speaks when in a longer recording, among a key's enrolled speakers."""
+    STORY_RENDER = "story_render"
+    """Generate a story's missing clips, mix its tracks and normalise the loudness."""
 
 
 class VoiceStatus(enum.StrEnum):

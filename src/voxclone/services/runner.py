@@ -35,6 +35,7 @@ from voxclone.services.biometrics import BiometricsService
 from voxclone.services.callbacks import AwaitingCallback
 from voxclone.services.job_events import JobEvents
 from voxclone.services.metrics import Metrics
+from voxclone.services.story_render import StoryRenderer
 from voxclone.services.synthesis import JobCancelled, SynthesisService
 from voxclone.services.voices import VoiceService
 
@@ -61,6 +62,7 @@ class JobRunner:
         biometrics: BiometricsService | None = None,
         metrics: Metrics | None = None,
         job_events: JobEvents | None = None,
+        story_renderer: StoryRenderer | None = None,
     ) -> None:
         if heartbeat_s * 2 > lease_s:
             raise ValueError(f"heartbeat_s ({heartbeat_s}) must be at most half of {lease_s=}")
@@ -76,6 +78,7 @@ class JobRunner:
         self._process_started = utcnow()
         self._metrics = metrics or Metrics()
         self._job_events = job_events
+        self._story_renderer = story_renderer
 
     def _stale_before(self) -> datetime:
         if self._sole_worker:
@@ -132,6 +135,10 @@ class JobRunner:
                 if self._biometrics is None:
                     raise VoxcloneError("this worker was built without the biometrics service")
                 await self._biometrics.run_job(job)
+            elif job.kind == JobKind.STORY_RENDER:
+                if self._story_renderer is None:
+                    raise VoxcloneError("this worker was built without the story renderer")
+                await self._story_renderer.run(job)
             else:
                 await self._synthesis.run(job)
         except JobCancelled:
@@ -176,7 +183,9 @@ class JobRunner:
         await self._finished(job.id)
         if job.kind == JobKind.FIT_VOICE:
             assert job.voice_id is not None
-            await self._voices.mark_fit_failed(voice_id=job.voice_id, error="fitting was cancelled")
+            await self._voices.mark_fit_failed(
+                voice_id=job.voice_id, error="fitting was cancelled", job_id=job.id
+            )
         elif job.kind == JobKind.BIOMETRICS and self._biometrics is not None:
             await self._biometrics.discard_input(job)
 
@@ -194,4 +203,4 @@ class JobRunner:
             )
             await session.commit()
         if job.kind == JobKind.FIT_VOICE and job.voice_id:
-            await self._voices.mark_fit_failed(voice_id=job.voice_id, error=message)
+            await self._voices.mark_fit_failed(voice_id=job.voice_id, error=message, job_id=job.id)
