@@ -1,6 +1,7 @@
 """How close do fitted Kokoro voices come to the real speakers? One table, per speaker and mean.
 
     .venv/bin/python benchmarks/cloning_quality.py [--speakers vctk_p225 ...] [--budget 45]
+    .venv/bin/python benchmarks/cloning_quality.py --reference-seconds 5,15,30 [--max-speakers 3]
 
 For each speaker of ``../shared/eval/speech/manifest.csv`` one clip (5-12 s, with a transcript
 where there is one; else the longest) is the reference; the speaker's other clips are the
@@ -16,6 +17,13 @@ rate of faster-whisper tiny.en on each sentence; DNSMOS overall quality; the sha
 (output, target) pairs accepted as the same speaker at the equal-error-rate threshold of the
 real clips (all pairs, same vs different speaker); fitting time. The stock-voice table is built
 once into ``--cache-dir`` (minutes) and reused.
+
+``--reference-seconds 5,15,30`` asks how much more reference helps (a voice with several
+samples is fitted to them joined): for each speaker with enough speech, clips are joined (with
+0.3 s gaps, as ``services/voice_references.py`` joins a voice's samples) into a reference pool of
+the longest length, the speaker's remaining clips being the targets; the voice is fitted to the
+pool cut to each length, and floor / clone / ceiling are printed per length (the ceiling being
+the cut reference itself against the same targets), mean over speakers.
 """
 
 from __future__ import annotations
@@ -204,6 +212,136 @@ def run(args: argparse.Namespace) -> tuple[list[Row], float, float]:
     return rows, threshold, eer
 
 
+GAP_S = 0.3
+"""Silence between joined clips (as between a voice's samples)."""
+
+
+def reference_pool(clips: list[Clip], seconds: float) -> tuple[list[Clip], list[Clip]]:
+    """The clips joined into the reference (longest first, until ``seconds`` are covered) and
+    the rest, the targets; None when the speaker lacks the speech for both."""
+    ordered = sorted(clips, key=lambda c: (-c.duration_s, c.path))
+    pool: list[Clip] = []
+    for clip in ordered:
+        if sum(c.duration_s for c in pool) + GAP_S * len(pool) >= seconds:
+            break
+        pool.append(clip)
+    return pool, [c for c in clips if c not in pool]
+
+
+def join_with_gaps(parts: list[Audio], rate: int = 16000) -> Audio:
+    gap = np.zeros(round(GAP_S * rate), dtype=np.float32)
+    pieces: list[FloatArray] = []
+    for part in parts:
+        if pieces:
+            pieces.append(gap)
+        pieces.append(resample(part, rate).samples)
+    return Audio(np.concatenate(pieces).astype(np.float32), rate)
+
+
+def run_lengths(args: argparse.Namespace, lengths: list[float]) -> dict[float, list[Row]]:
+    """Fit each speaker to ``lengths`` seconds of its own reference; rows per length."""
+    clips = load_clips()
+    by_speaker: dict[str, list[Clip]] = {}
+    for clip in clips:
+        by_speaker.setdefault(clip.speaker, []).append(clip)
+    longest = max(lengths)
+    usable = []
+    for name in args.speakers or list(by_speaker):
+        pool, targets = reference_pool(by_speaker[name], longest)
+        enough = sum(c.duration_s for c in pool) + GAP_S * (len(pool) - 1) >= longest
+        if enough and len(targets) >= 2:
+            usable.append((name, pool, targets))
+        else:
+            print(f"  {name}: skipped (under {longest:g} s of reference + 2 target clips)")
+    if args.max_speakers:
+        usable = usable[: args.max_speakers]
+    render, stock = kokoro()
+    if args.table:
+        table = load_table(Path(args.table))
+    else:
+        table = cached_table(
+            Path(args.cache_dir), render=render, stock=stock, embed=speaker.embed, lang="en"
+        )
+    rows: dict[float, list[Row]] = {length: [] for length in lengths}
+    for name, pool, target_clips in usable:
+        gender = pool[0].gender
+        targets = np.array([speaker.embed(read(c.path)) for c in target_clips])
+        joined_pool = join_with_gaps([read(c.path) for c in pool])
+        floor_clips = [render(s, stock[FLOOR_VOICE[gender]], "en") for s in SENTENCES]
+        floor = float(np.mean(targets @ speaker.embed(joined(floor_clips))))
+        for length in lengths:
+            reference = Audio(
+                joined_pool.samples[: round(length * joined_pool.sample_rate)],
+                joined_pool.sample_rate,
+            )
+            started = time.monotonic()
+            recipe = fit_voice(
+                reference,
+                render=render,
+                stock=stock,
+                embed=speaker.embed,
+                table=table,
+                budget_s=args.budget,
+            )
+            fit_s = time.monotonic() - started
+            style = style_from_recipe(recipe, stock)
+            clone_clips = [apply_post(render(s, style, "en"), recipe["post"]) for s in SENTENCES]
+            clone = float(np.mean(targets @ speaker.embed(joined(clone_clips))))
+            ceiling = float(np.mean(targets @ speaker.embed(reference)))
+            rows[length].append(
+                Row(
+                    speaker=name,
+                    gender=gender,
+                    ref_s=reference.duration_s,
+                    floor=floor,
+                    clone=clone,
+                    ceiling=ceiling,
+                    wer_floor=0.0,
+                    wer_clone=0.0,
+                    mos_floor=0.0,
+                    mos_clone=0.0,
+                    accept_floor=0.0,
+                    accept_clone=0.0,
+                    fit_s=fit_s,
+                    post_rtf=0.0,
+                    voices="+".join(f"{v}:{w:g}" for v, w in recipe["blend"].items()),
+                )
+            )
+            print(
+                f"  {name} {length:g} s ({len(pool)} clips pooled, {len(target_clips)} targets): "
+                f"floor {floor:.3f} clone {clone:.3f} ceiling {ceiling:.3f} in {fit_s:.0f} s",
+                flush=True,
+            )
+    return rows
+
+
+def print_lengths(rows: dict[float, list[Row]]) -> None:
+    head = (
+        f"{'reference':>9} | {'floor':>5} {'clone':>5} {'ceil':>5} {'gap':>5} | "
+        f"{'clone>floor':>11} | {'fit s':>5} | speakers"
+    )
+    print(head)
+    print("-" * len(head))
+    for length, group in rows.items():
+        if not group:
+            continue
+        m = {
+            f: statistics.mean(float(getattr(r, f)) for r in group)
+            for f in Row.__dataclass_fields__
+            if f not in ("speaker", "gender", "voices")
+        }
+        beat = sum(r.clone > r.floor for r in group)
+        print(
+            f"{length:>7g} s | {m['floor']:5.3f} {m['clone']:5.3f} {m['ceiling']:5.3f} "
+            f"{_gap_of_means(m):5.0%} | {beat:>5}/{len(group):<5} | {m['fit_s']:5.1f} | "
+            + ", ".join(r.speaker for r in group)
+        )
+    print(
+        "mean over speakers; gap = (clone - floor) / (ceiling - floor) of the means; "
+        "ceiling = the cut reference against the same targets"
+    )
+
+
 def print_table(rows: list[Row], threshold: float, eer: float) -> None:
     head = (
         f"{'speaker':<28} {'g':1} {'ref s':>5} | {'floor':>5} {'clone':>5} {'ceil':>5} "
@@ -247,7 +385,20 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=45.0, help="fit budget, seconds")
     parser.add_argument("--cache-dir", default=str(REPO / "data" / "fitting"))
     parser.add_argument("--table", help="a prebuilt stock-voice table (.npz) to use instead")
+    parser.add_argument(
+        "--reference-seconds",
+        help="comma-separated reference lengths (e.g. 5,15,30): print the similarity curve",
+    )
+    parser.add_argument(
+        "--max-speakers", type=int, default=0, help="with --reference-seconds: at most N speakers"
+    )
     args = parser.parse_args()
+    if args.reference_seconds:
+        lengths = [float(x) for x in args.reference_seconds.split(",") if x.strip()]
+        if not lengths or min(lengths) <= 0:
+            parser.error("--reference-seconds takes positive seconds, e.g. 5,15,30")
+        print_lengths(run_lengths(args, sorted(lengths)))
+        return
     rows, threshold, eer = run(args)
     print_table(rows, threshold, eer)
 

@@ -26,6 +26,15 @@ class LimitSettings(BaseModel):
     )
     min_reference_seconds: float = Field(3.0, gt=0, description="Shortest reference clip.")
     max_reference_seconds: float = Field(60.0, gt=0, description="Longest reference clip.")
+    max_voice_reference_seconds: float = Field(
+        300.0, gt=0, description="Most reference seconds of one voice, all its samples together."
+    )
+    max_voice_samples: int = Field(
+        20, ge=1, description="Most reference samples one voice may hold."
+    )
+    max_voice_archive_bytes: int = Field(
+        30 * MB, ge=1, description="Largest voice archive for POST /v1/voices/import."
+    )
     max_oneshot_reference_bytes: int = Field(
         10 * MB, ge=1, description="Largest reference_audio for POST /api/v1/voice/synthesize."
     )
@@ -44,6 +53,16 @@ class LimitSettings(BaseModel):
     )
     min_speech_audio_s: float = Field(
         0.3, ge=0, description="Shortest audio for speech-to-text; shorter clips get 422."
+    )
+    max_edit_output_s: float = Field(
+        600.0,
+        gt=0,
+        description="Most seconds of audio one POST /v1/audio/edit may produce (all parts "
+        "together) or work on in any operation but trim and split, which may cut down a longer "
+        "source (sources are bounded like speech-to-text uploads).",
+    )
+    max_edit_operations: int = Field(
+        32, ge=1, description="Most operations in one POST /v1/audio/edit."
     )
     tts_ws_max_chars: int = Field(
         100_000,

@@ -28,10 +28,15 @@ from voxclone.api.routes import (
     transcription,
     tts_ws,
     usage,
+    voice_archives,
+    voice_samples,
     voices,
     webhooks,
 )
+from voxclone.api.routes import editing as editing_routes
+from voxclone.api.routes import history as history_routes
 from voxclone.api.routes import metrics as metrics_route
+from voxclone.api.routes import stories as story_routes
 from voxclone.config import Settings
 from voxclone.services.container import Services, build_services
 
@@ -79,6 +84,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 "X-Backend",
                 "X-Synthesis-Time-Ms",
                 "X-Audio-Duration",
+                "X-History-Id",
                 "X-Job-Id",
                 "X-Processing-Time-Ms",
                 "X-RateLimit-Limit",
@@ -92,7 +98,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     for module in (transcription, openai_speech, denoise, speakers, tts_ws):
         app.include_router(module.router)
     app.include_router(speakers.jobs_router)
+    app.include_router(voice_samples.router)
+    app.include_router(voice_archives.router)
     app.include_router(webhooks.router)
+    app.include_router(history_routes.router)
+    app.include_router(editing_routes.router)
+    app.include_router(story_routes.router)
     app.include_router(usage.router)
     app.include_router(callbacks.router)
     if settings.billing.enabled:

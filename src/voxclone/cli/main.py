@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from voxclone.cli.history import history_app
 from voxclone.cli.provider import provider_app
+from voxclone.cli.stories import stories_app
 from voxclone.config import Settings
 from voxclone.core.errors import NotFound, VoxcloneError
 from voxclone.services.container import Services, build_services
@@ -29,6 +30,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(voices_app, name="voices")
 app.add_typer(provider_app, name="provider")
 app.add_typer(history_app, name="history")
+app.add_typer(stories_app, name="stories")
 
 console = Console(stderr=True)
 T = TypeVar("T")

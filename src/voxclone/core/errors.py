@@ -140,6 +140,42 @@ class UrlFetchFailed(Unprocessable):
     code = "url_fetch_failed"
 
 
+class InvalidMetadata(Unprocessable):
+    """A voice's description, tags or labels out of bounds (too many, too long, wrong type);
+    ``details["field"]`` names which."""
+
+    code = "invalid_metadata"
+
+
+class InvalidArchive(Unprocessable):
+    """An uploaded archive (a voice export) that is not one, or whose contents do not match its
+    manifest (a member missing, unlisted, or with another SHA-256); ``details["problem"]``
+    names what, ``details["member"]`` the member where there is one."""
+
+    code = "invalid_archive"
+
+
+class UnsafeArchive(InvalidArchive):
+    """An archive that could escape or overwhelm whoever unpacks it: a path outside the archive
+    (``../``, absolute), a link, too many members, a member or a total too large, or a
+    compression ratio of a zip bomb; ``details["problem"]`` names which."""
+
+    code = "unsafe_archive"
+
+
+class ArchiveTooLarge(UnsafeArchive):
+    """An archive upload over ``limits.max_voice_archive_bytes`` (refused while it streams)."""
+
+    code = "archive_too_large"
+
+
+class IncompatibleEngineVersion(Unprocessable):
+    """A stored voice prompt (an imported archive's) made by another version of the engine than
+    the one here; ``details`` give both versions."""
+
+    code = "incompatible_engine_version"
+
+
 class PayloadTooLarge(VoxcloneError):
     """A request body is larger than any endpoint accepts."""
 
@@ -178,6 +214,13 @@ class Conflict(VoxcloneError):
 
 class JobNotReady(Conflict):
     code = "job_not_ready"
+
+
+class SourceNotReady(Conflict):
+    """An audio edit's source is a job without audio yet (or any more): pending, running,
+    failed or cancelled; ``details`` name the job, its status and the field."""
+
+    code = "source_not_ready"
 
 
 class SpeakerNotEnrolled(Conflict):

@@ -332,3 +332,25 @@ async def count_unfinished_jobs(session: AsyncSession, *, key_id: str) -> int:
         .where(Job.key_id == key_id, Job.status.in_(UNFINISHED))
     )
     return int((await session.execute(query)).scalar_one())
+
+
+async def list_jobs(
+    session: AsyncSession,
+    *,
+    key_id: str,
+    limit: int,
+    kind: str | None = None,
+    status: str | None = None,
+    after: tuple[datetime, str] | None = None,
+) -> list[Job]:
+    """The key's jobs, newest first, after the cursor ``(created_at, id)``; up to ``limit``."""
+    where: list[ColumnElement[bool]] = [Job.key_id == key_id]
+    if kind is not None:
+        where.append(Job.kind == kind)
+    if status is not None:
+        where.append(Job.status == status)
+    if after is not None:
+        at, last_id = after
+        where.append(or_(Job.created_at < at, and_(Job.created_at == at, Job.id < last_id)))
+    query = select(Job).where(*where).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())

@@ -6,10 +6,23 @@ or delete another key's voice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    and_,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxclone.core.errors import NotFound
@@ -32,6 +45,9 @@ UPDATABLE_VOICE_FIELDS = frozenset(
         "progress",
         "error",
         "meta",
+        "description",
+        "tags",
+        "labels",
     }
 )
 """What ``update_voice`` may change (never the id, the owner or the creation time)."""
@@ -56,6 +72,9 @@ async def create_voice(
     progress: float = 1.0,
     error: str | None = None,
     meta: dict[str, Any] | None = None,
+    description: str | None = None,
+    tags: list[str] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> Voice:
     voice = Voice(
         id=id,
@@ -74,6 +93,9 @@ async def create_voice(
         progress=progress,
         error=error,
         meta=dict(meta or {}),
+        description=description,
+        tags=list(tags or []),
+        labels=dict(labels or {}),
     )
     session.add(voice)
     await session.flush()
@@ -195,8 +217,77 @@ async def put_prompt(
     return stored
 
 
-async def delete_prompts(session: AsyncSession, *, voice_id: str) -> int:
-    """Forget every engine's prompt for the voice (after its reference changed)."""
+async def delete_prompts(
+    session: AsyncSession, *, voice_id: str, keep_engine: str | None = None
+) -> int:
+    """Forget every engine's prompt for the voice (after its reference changed), but
+    ``keep_engine``'s when given (a fitted prompt that serves until its refit lands)."""
     statement = delete(VoicePrompt).where(VoicePrompt.voice_id == voice_id)
+    if keep_engine is not None:
+        statement = statement.where(VoicePrompt.engine != keep_engine)
     result = cast(CursorResult[Any], await session.execute(statement))
     return result.rowcount
+
+
+async def lock_voice(session: AsyncSession, *, voice_id: str) -> Voice | None:
+    """The voice with this id as it is now, locked for this transaction (``FOR UPDATE`` on
+    PostgreSQL; SQLite has one writer at a time anyway), for read-modify-write of ``meta``."""
+    query = (
+        select(Voice)
+        .where(Voice.id == voice_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+VOICE_SORTS = ("created_at", "name")
+
+
+async def search_voices(
+    session: AsyncSession,
+    *,
+    key_id: str,
+    tags: Sequence[str] = (),
+    search: str | None = None,
+    sort: str = "created_at",
+    descending: bool = True,
+    after: tuple[Any, str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Voice]:
+    """``key_id``'s voices that carry every tag of ``tags`` and whose name contains ``search``
+    (case-insensitively), ordered by ``sort`` (``created_at``, or ``name`` case-insensitively)
+    then id, in one direction; ``after`` is the (sort value, id) of the last voice of the
+    previous page (its ``created_at``, or its name as it is), for keyset pagination."""
+    if sort not in VOICE_SORTS:
+        raise ValueError(f"sort must be one of {VOICE_SORTS}, got {sort!r}")
+    if limit < 0 or offset < 0:
+        raise ValueError(f"limit and offset must not be negative, got {limit=} {offset=}")
+    column: Any = Voice.created_at if sort == "created_at" else func.lower(Voice.name)
+    query = select(Voice).where(Voice.key_id == key_id)
+    for tag in tags:
+        query = query.where(_has_tag(session, tag))
+    if search:
+        query = query.where(func.lower(Voice.name).contains(search.lower(), autoescape=True))
+    if after is not None:
+        value, last_id = after
+        if sort == "name":
+            value = func.lower(value)  # lowered as the column is, by the database
+        if descending:
+            query = query.where(or_(column < value, and_(column == value, Voice.id < last_id)))
+        else:
+            query = query.where(or_(column > value, and_(column == value, Voice.id > last_id)))
+    if descending:
+        query = query.order_by(column.desc(), Voice.id.desc())
+    else:
+        query = query.order_by(column.asc(), Voice.id.asc())
+    return list((await session.execute(query.limit(limit).offset(offset))).scalars())
+
+
+def _has_tag(session: AsyncSession, tag: str) -> ColumnElement[bool]:
+    """``voices.tags`` (a JSON list) holds ``tag``, exactly."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sql_cast(Voice.tags, JSONB).contains([tag])
+    each = func.json_each(Voice.tags).table_valued("value")
+    return exists(select(literal(1)).select_from(each).where(each.c.value == tag))

@@ -190,16 +190,26 @@ class KokoroEngine:
             fitting=self.can_fit,
         )
 
-    def check_reference(self, reference: Audio) -> None:
+    def check_reference(self, reference: Audio) -> dict[str, float]:
         """Refuse a reference that is silence, noise, music or several voices (fast, ~1 s).
 
-        Raises ``UnusableReference`` (422) naming the problem; does nothing when fitting is off.
+        Raises ``UnusableReference`` (422) naming the problem; returns what the checks measured
+        (seconds of speech, level, pitch...), or nothing when fitting is off.
         """
-        if self.can_fit:
-            from voxclone.engines import speaker
-            from voxclone.engines.fitting.reference import analyse_reference
+        if not self.can_fit:
+            return {}
+        from voxclone.engines import speaker
+        from voxclone.engines.fitting.reference import analyse_reference
 
-            analyse_reference(reference, embed=speaker.embed)
+        found = analyse_reference(reference, embed=speaker.embed)
+        return {
+            "duration_s": round(found.duration_s, 2),
+            "speech_s": round(found.speech_s, 2),
+            "speech_ratio": round(found.speech_ratio, 3),
+            "level_dbfs": round(found.level_dbfs, 1),
+            "stationarity": round(found.stationarity, 3),
+            "pitch_hz": round(found.pitch.median_hz, 1),
+        }
 
     def stock_voices(self) -> dict[str, npt.NDArray[np.float32]]:
         """The stock style packs by name, each of shape [510, 1, 256] (copies)."""

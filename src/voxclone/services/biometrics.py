@@ -34,6 +34,7 @@ from voxclone.engines.base import Embedder
 from voxclone.engines.registry import EngineRegistry
 from voxclone.queue.base import JobQueue
 from voxclone.services import voiceprints
+from voxclone.services.usage import UsageRecord, UsageService
 from voxclone.services.voiceprints import SpeechDetector, SpeechPrint
 from voxclone.storage.base import BlobStore
 
@@ -86,8 +87,10 @@ class BiometricsService:
         settings: BiometricsSettings,
         limits: LimitSettings,
         vad: SpeechDetector | None = None,
+        usage: UsageService | None = None,
     ) -> None:
         self._sessions = sessions
+        self._usage = usage
         self._blobs = blobs
         self._engines = engines
         self._queue = queue
@@ -123,6 +126,22 @@ class BiometricsService:
         )
         return audio, found
 
+    async def _meter(
+        self, *, key_id: str, entry: str, clip: Audio, event_key: str | None = None
+    ) -> None:
+        """Record a call that succeeded (services/usage.py): the seconds of audio it took in."""
+        if self._usage is not None:
+            await self._usage.record(
+                UsageRecord(
+                    key_id=key_id,
+                    kind="biometrics",
+                    entry=entry,
+                    backend=self._settings.embedder,
+                    audio_in_s=clip.duration_s,
+                    event_key=event_key,
+                )
+            )
+
     # --- speakers --------------------------------------------------------------------------
 
     async def create_speaker(
@@ -151,6 +170,7 @@ class BiometricsService:
             )
             await self._add_enrollment(session, speaker, clip, found)
             await session.commit()
+        await self._meter(key_id=key_id, entry="speaker", clip=clip)
         return speaker
 
     async def get(self, *, key_id: str, speaker_id: str) -> Speaker:
@@ -191,6 +211,7 @@ class BiometricsService:
             speaker = await self._locked(session, key_id=key_id, speaker_id=speaker_id)
             enrollment = await self._add_enrollment(session, speaker, clip, found)
             await session.commit()
+        await self._meter(key_id=key_id, entry="enroll", clip=clip)
         return speaker, enrollment
 
     async def _add_enrollment(
@@ -279,8 +300,9 @@ class BiometricsService:
         threshold = self._threshold(threshold)
         speaker = await self.get(key_id=key_id, speaker_id=speaker_id)
         stored = _require_print(speaker)
-        _, found = await self._print_of(audio, what="the audio to verify")
+        clip, found = await self._print_of(audio, what="the audio to verify")
         value = voiceprints.score(stored, found.vector)
+        await self._meter(key_id=key_id, entry="verify", clip=clip)
         return Verification(
             speaker_id=speaker.id,
             score=round(value, 4),
@@ -305,7 +327,8 @@ class BiometricsService:
                 "this key has no enrolled speaker to identify against; create one with "
                 "POST /v1/speakers and enroll it with POST /v1/speakers/{id}/enrollments"
             )
-        _, found = await self._print_of(audio, what="the audio to identify")
+        clip, found = await self._print_of(audio, what="the audio to identify")
+        await self._meter(key_id=key_id, entry="identify", clip=clip)
         scored = [
             Candidate(s.id, s.name, round(voiceprints.score(_require_print(s), found.vector), 4))
             for s in speakers
@@ -334,8 +357,10 @@ class BiometricsService:
         audio: bytes,
         speaker_ids: Sequence[str] | None = None,
         threshold: float | None = None,
+        callback_url: str | None = None,
     ) -> Job:
-        """Store the recording and queue a job that labels its speech with enrolled speakers."""
+        """Store the recording and queue a job that labels its speech with enrolled speakers;
+        ``callback_url`` (checked by the caller) is told when it ends."""
         threshold = self._threshold(threshold)
         ids = None
         if speaker_ids is not None:
@@ -371,6 +396,7 @@ class BiometricsService:
                         "threshold": threshold,
                         "duration_s": round(decoded.audio.duration_s, 3),
                     },
+                    callback_url=callback_url,
                 )
                 await session.commit()
         except BaseException:
@@ -406,6 +432,9 @@ class BiometricsService:
         # Deleted first, so that a job seen finished has nothing left behind; should the write
         # below fail, the job fails (a retry would find no recording), and nothing leaks.
         await self.discard_input(job)
+        # Metered before the job is marked finished, keyed by the job: a job retried after a
+        # crash here is counted once, and never lost.
+        await self._meter(key_id=job.key_id, entry="job", clip=audio, event_key=f"job:{job.id}")
         async with self._sessions() as session:
             await job_queries.finish_job(
                 session,

@@ -24,6 +24,10 @@ from voxclone.services.billing import BillingService
 from voxclone.services.biometrics import BiometricsService
 from voxclone.services.callbacks import CallbackService
 from voxclone.services.denoise import DenoiseService
+from voxclone.services.editing import EditingService
+from voxclone.services.history import HistoryService
+from voxclone.services.history_record import HistoryRecorder
+from voxclone.services.history_sweeper import HistorySweeper
 from voxclone.services.job_events import JobEvents
 from voxclone.services.jobs import JobService
 from voxclone.services.keys import KeyService, ensure_admin_key
@@ -32,6 +36,9 @@ from voxclone.services.oneshot import OneShotService
 from voxclone.services.outbound_http import UrlGuard
 from voxclone.services.reference_fetch import ReferenceFetcher
 from voxclone.services.runner import JobRunner
+from voxclone.services.stories import StoryService
+from voxclone.services.story_archive import StoryArchives
+from voxclone.services.story_render import StoryRenderer
 from voxclone.services.sweeper import JobSweeper
 from voxclone.services.synthesis import (
     Admission,
@@ -45,6 +52,9 @@ from voxclone.services.synthesis import (
 from voxclone.services.synthesis.admit import open_rate_storage
 from voxclone.services.transcription import TranscriptionService
 from voxclone.services.usage import UsageService
+from voxclone.services.voice_archive import VoiceArchiveService
+from voxclone.services.voice_profiles import VoiceSearch
+from voxclone.services.voice_samples import VoiceSampleService
 from voxclone.services.voices import VoiceService
 from voxclone.services.webhooks import WebhookService
 from voxclone.storage.base import BlobStore
@@ -63,6 +73,12 @@ class Services:
     queue: JobQueue
     keys: KeyService
     voices: VoiceService
+    voice_samples: VoiceSampleService
+    """A voice's reference samples: add, list, play, remove (each change refits the voice)."""
+    voice_archives: VoiceArchiveService
+    """Voices as portable archives: export, import."""
+    voice_search: VoiceSearch
+    """A key's voices filtered by tag and name, sorted, a page at a time."""
     synthesis: SynthesisService
     runner: JobRunner
     jobs: JobService
@@ -87,6 +103,18 @@ class Services:
     admission: Admission
     """The admit step: rate limits, quotas and concurrency of keys."""
     recorder: Recorder
+    history: HistoryService
+    """Generation history: every synthesis that produced audio (the recorder's listener)."""
+    history_sweeper: HistorySweeper
+    """History retention, enforced periodically while jobs run here."""
+    stories: StoryService
+    """Multi-voice, multi-track stories: editing, scripts."""
+    story_renderer: StoryRenderer
+    """Story renders, as jobs."""
+    story_archives: StoryArchives
+    """Stories as project archives (export, import)."""
+    editing: EditingService
+    """Audio edits (POST /v1/audio/edit): results kept as history items."""
     """The record step: usage of every synthesis and speech-service act."""
     version: str = __version__
     started_at: float = 0.0
@@ -113,6 +141,7 @@ class Services:
         self.started_unix = int(time.time())
         if not run_jobs:
             return
+        self.history_sweeper.start()
         self.callbacks.start()
         await self.queue.start(self.runner)
         self.webhooks.start()
@@ -131,6 +160,7 @@ class Services:
             await self.billing.close()
         if self.sweeper is not None:
             await self.sweeper.stop()
+        await self.history_sweeper.stop()
         await self.callbacks.stop()
         await self.queue.stop()
         await self.webhooks.close()  # after the jobs: the last ones' first attempts finish
@@ -208,6 +238,13 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         recorder=recorder,
         callbacks=callbacks,
     )
+    history = HistoryService(
+        sessions=sessions, blobs=blobs, settings=settings.history, synthesis=synthesis
+    )
+    history_recorder = HistoryRecorder(sessions=sessions, history=history)
+    recorder.subscribe(history_recorder.synthesis_served)
+    job_events.subscribe(history_recorder.job_finished)
+    voices.on_delete(history.voice_deleted)
     biometrics = BiometricsService(
         sessions=sessions,
         blobs=blobs,
@@ -216,6 +253,25 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         settings=settings.biometrics,
         limits=settings.limits,
         usage=usage,
+    )
+    keys = KeyService(sessions=sessions, admin_key=admin_key, cache_s=settings.auth_cache_s)
+    stories = StoryService(
+        sessions=sessions,
+        blobs=blobs,
+        voices=voices,
+        settings=settings.stories,
+        limits=settings.limits,
+        history=history,
+    )
+    story_renderer = StoryRenderer(
+        sessions=sessions,
+        blobs=blobs,
+        queue=queue,
+        stories=stories,
+        synthesis=synthesis,
+        admission=admission,
+        keys=keys,
+        settings=settings.stories,
     )
     runner = JobRunner(
         sessions=sessions,
@@ -229,8 +285,8 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         queue=queue,
         metrics=metrics,
         job_events=job_events,
+        story_renderer=story_renderer,
     )
-    keys = KeyService(sessions=sessions, admin_key=admin_key, cache_s=settings.auth_cache_s)
     billing = None
     if settings.billing.enabled:
         billing = BillingService(sessions=sessions, keys=keys, settings=settings.billing)
@@ -243,6 +299,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
             requeue_after_s=settings.jobs.requeue_after_s,
             interval_s=settings.jobs.sweep_s,
         )
+    jobs = JobService(sessions=sessions, blobs=blobs, job_events=job_events)
     return Services(
         settings=settings,
         db=db,
@@ -252,9 +309,28 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         queue=queue,
         keys=keys,
         voices=voices,
+        voice_samples=VoiceSampleService(
+            sessions=sessions,
+            blobs=blobs,
+            engines=registry,
+            limits=settings.limits,
+            queue=queue,
+            voices=voices,
+            transcription=transcription if settings.auto_transcribe_references else None,
+        ),
+        voice_archives=VoiceArchiveService(
+            sessions=sessions,
+            blobs=blobs,
+            engines=registry,
+            limits=settings.limits,
+            queue=queue,
+            voices=voices,
+        ),
+        voice_search=VoiceSearch(sessions=sessions),
         synthesis=synthesis,
         runner=runner,
-        jobs=JobService(sessions=sessions, blobs=blobs, job_events=job_events),
+        jobs=jobs,
+        editing=EditingService(history=history, jobs=jobs, limits=settings.limits),
         oneshot=OneShotService(
             engines=registry,
             synthesis=synthesis,
@@ -276,6 +352,19 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         usage=usage,
         admission=admission,
         recorder=recorder,
+        history=history,
+        history_sweeper=HistorySweeper(
+            sessions=sessions, history=history, settings=settings.history
+        ),
+        stories=stories,
+        story_renderer=story_renderer,
+        story_archives=StoryArchives(
+            sessions=sessions,
+            blobs=blobs,
+            stories=stories,
+            voices=voices,
+            settings=settings.stories,
+        ),
         sweeper=sweeper,
         billing=billing,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,14 @@ from voxclone.queue.base import JobQueue
 from voxclone.services.denoise import denoise_reference
 from voxclone.services.prompt_cache import PromptCache
 from voxclone.services.transcription import TranscriptionService
+from voxclone.services.voice_fits import land_fit, note_fit_failed
+from voxclone.services.voice_profiles import (
+    VoiceProfile,
+    clean_description,
+    clean_labels,
+    clean_tags,
+)
+from voxclone.services.voice_references import VoiceReferences
 from voxclone.storage.base import BlobStore
 
 MAX_NAME_CHARS = 200
@@ -87,6 +95,9 @@ class VoiceUpdate:
     ref_text: str | None = None
     lang: str | None = None
     backend: str | None = None
+    description: str | None = None
+    tags: list[str] | None = None
+    labels: dict[str, str] | None = None
 
 
 class VoiceService:
@@ -110,6 +121,14 @@ class VoiceService:
         self._default_backend = default_backend
         self._queue = queue
         self._prompts = PromptCache()
+        self.references = VoiceReferences(sessions=sessions, blobs=blobs)
+        """A voice's samples, joined into the one reference its engines are given."""
+        self._delete_listeners: list[Callable[[Voice, bool], Awaitable[None]]] = []
+
+    def on_delete(self, listener: Callable[[Voice, bool], Awaitable[None]]) -> None:
+        """Call ``listener(voice, purge_history)`` before a voice and its blobs are deleted
+        (generation history keeps or purges its items); if it raises, nothing is deleted."""
+        self._delete_listeners.append(listener)
 
     async def create(
         self,
@@ -122,7 +141,14 @@ class VoiceService:
         lang: str = "en",
         family: str | None = None,
         denoise: bool = False,
+        profile: VoiceProfile | None = None,
+        callback_url: str | None = None,
+        admit_job: Callable[[], Awaitable[None]] | None = None,
     ) -> Voice:
+        """Store a voice from its reference clip. On an engine that fits, the voice is
+        ``fitting`` until its job ends, and ``callback_url`` (checked by the caller) is told
+        when it does; other engines make the voice at once and have no job to tell about.
+        ``admit_job`` is awaited before a fitting job is created (it raises to refuse it)."""
         name = _clean_name(name)
         backend = backend or self._default_backend
         engine = self._engines.get_tts(backend)
@@ -158,14 +184,18 @@ class VoiceService:
             "ref_format": decoded.format,
             "ref_duration_s": round(decoded.audio.duration_s, 3),
             "ref_sample_rate": decoded.sample_rate,
+            **(profile or VoiceProfile()).columns(),
         }
         try:
             if engine.capabilities().fitting:
+                if admit_job is not None:
+                    await admit_job()
                 # Refuse silence, noise, music or two voices now (422), not after the job ran.
                 check = getattr(engine, "check_reference", None)
                 if check is not None:
-                    await asyncio.to_thread(check, decoded.audio)
-                return await self._create_fitting(fields, meta=meta)
+                    found = await asyncio.to_thread(check, decoded.audio)
+                    meta["reference_checks"] = found if isinstance(found, dict) else {}
+                return await self._create_fitting(fields, meta=meta, callback_url=callback_url)
             prompt = await asyncio.to_thread(
                 engine.create_voice_prompt, decoded.audio, ref_text or None
             )
@@ -187,7 +217,11 @@ class VoiceService:
         return voice
 
     async def _create_fitting(
-        self, fields: dict[str, Any], *, meta: dict[str, Any] | None = None
+        self,
+        fields: dict[str, Any],
+        *,
+        meta: dict[str, Any] | None = None,
+        callback_url: str | None = None,
     ) -> Voice:
         """Store the voice as ``fitting`` and queue the job that fits the engine to it."""
         job_id = new_id()
@@ -206,6 +240,7 @@ class VoiceService:
                 voice_id=fields["id"],
                 kind=JobKind.FIT_VOICE,
                 params={"backend": fields["backend"]},
+                callback_url=callback_url,
             )
             await session.commit()
         await self._queue.submit(job_id)
@@ -216,7 +251,7 @@ class VoiceService:
         assert job.voice_id is not None
         voice = await self.get(key_id=job.key_id, voice_id=job.voice_id)
         engine = self._engines.get_tts(job.params["backend"])
-        reference = await self.reference_audio(voice)
+        reference = await self.references.fit_input(voice)  # all its samples, joined
         latest = [0.0]
 
         def progress(fraction: float) -> None:  # called from the engine's thread
@@ -234,7 +269,10 @@ class VoiceService:
         try:
             prompt = await asyncio.to_thread(
                 functools.partial(
-                    engine.create_voice_prompt, reference, voice.ref_text, progress=progress
+                    engine.create_voice_prompt,
+                    reference.audio,
+                    reference.transcript,
+                    progress=progress,
                 )
             )
         finally:
@@ -247,17 +285,18 @@ class VoiceService:
             )
             if not finished:
                 await session.commit()
-                await self.mark_fit_failed(voice_id=voice.id, error="fitting was cancelled")
+                await self.mark_fit_failed(
+                    voice_id=voice.id, error="fitting was cancelled", job_id=job.id
+                )
                 return
-            await voice_queries.put_prompt(
+            # A first fit makes the voice ready; a refit swaps its prompt (voice_fits.py).
+            await land_fit(
                 session,
+                job=job,
                 voice_id=voice.id,
                 engine=engine.name,
                 engine_version=engine.version,
                 prompt=prompt,
-            )
-            await voice_queries.update_voice(
-                session, voice=voice, status=VoiceStatus.READY, progress=1.0, error=None
             )
             await session.commit()
 
@@ -269,13 +308,13 @@ class VoiceService:
                 await voice_queries.update_voice(session, voice=voice, progress=fraction)
             await session.commit()
 
-    async def mark_fit_failed(self, *, voice_id: str, error: str) -> None:
+    async def mark_fit_failed(
+        self, *, voice_id: str, error: str, job_id: str | None = None
+    ) -> None:
+        """A fit failed: the voice is ``failed``, or, for a refit, keeps its old prompt and
+        shows ``refit_error`` (``job_id`` tells which; see voice_fits.py)."""
         async with self._sessions() as session:
-            voice = await voice_queries.get_voice_by_id(session, voice_id=voice_id)
-            if voice is not None:
-                await voice_queries.update_voice(
-                    session, voice=voice, status=VoiceStatus.FAILED, error=error
-                )
+            await note_fit_failed(session, voice_id=voice_id, error=error, job_id=job_id)
             await session.commit()
 
     async def get(self, *, key_id: str, voice_id: str) -> Voice:
@@ -326,6 +365,12 @@ class VoiceService:
         if changes.ref_text is not None:
             values["ref_text"] = changes.ref_text or None
             values["ref_text_auto"] = False
+        if changes.description is not None:
+            values["description"] = clean_description(changes.description)
+        if changes.tags is not None:
+            values["tags"] = clean_tags(changes.tags)
+        if changes.labels is not None:
+            values["labels"] = clean_labels(changes.labels)
         backend = changes.backend or voice.backend
         lang = changes.lang or voice.lang
         if changes.backend is not None or changes.lang is not None:
@@ -339,9 +384,12 @@ class VoiceService:
             await session.commit()
         return updated
 
-    async def delete(self, *, key_id: str, voice_id: str) -> None:
-        """Delete the voice, its reference, its cached audio, and its jobs and their audio."""
+    async def delete(self, *, key_id: str, voice_id: str, purge_history: bool = False) -> None:
+        """Delete the voice, its reference, its cached audio, and its jobs and their audio;
+        its history is kept (audio moved out of the voice's blobs) unless ``purge_history``."""
         voice = await self.get(key_id=key_id, voice_id=voice_id)
+        for listener in self._delete_listeners:
+            await listener(voice, purge_history)
         async with self._sessions() as session:
             job_audio = await job_queries.list_job_audio_keys(session, voice_id=voice.id)
             await cache_queries.delete_entries_for_voice(session, voice_id=voice.id)
@@ -367,7 +415,8 @@ class VoiceService:
         )
 
     async def reference_audio(self, voice: Voice) -> Audio:
-        return decode_audio(await self._blobs.get(voice.ref_audio_key)).audio
+        """All the voice's samples joined: what its engines are given."""
+        return (await self.references.fit_input(voice)).audio
 
     async def prompt_for(self, voice: Voice, engine: TTSEngine) -> VoicePrompt:
         """The engine's prompt for this voice, computed and stored on first use.
@@ -393,8 +442,10 @@ class VoiceService:
                 voice_id=voice.id,
                 backend=engine.name,
             )
-        reference = await self.reference_audio(voice)
-        prompt = await asyncio.to_thread(engine.create_voice_prompt, reference, voice.ref_text)
+        reference = await self.references.fit_input(voice)
+        prompt = await asyncio.to_thread(
+            engine.create_voice_prompt, reference.audio, reference.transcript
+        )
         async with self._sessions() as session:
             await voice_queries.put_prompt(
                 session,

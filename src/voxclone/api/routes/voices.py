@@ -2,11 +2,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.datastructures import FormData
 
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.schemas import VoicePatch, VoicePublic
-from voxclone.api.uploads import read_form, read_upload, text_field
+from voxclone.api.uploads import read_form, text_field, upload_or_url
+from voxclone.api.voice_schemas import VoicePage
 from voxclone.core.errors import AudioTooLarge, InvalidAudio, InvalidInput, MissingField
+from voxclone.services.voice_profiles import (
+    VoiceProfile,
+    VoiceQuery,
+    clean_description,
+    parse_labels,
+    parse_tags,
+)
 from voxclone.services.voices import VoiceUpdate
 
 router = APIRouter(prefix="/v1/voices", tags=["voices"])
@@ -14,8 +23,9 @@ router = APIRouter(prefix="/v1/voices", tags=["voices"])
 
 @router.post("", status_code=201, response_model=VoicePublic)
 async def create_voice(request: Request, services: ServicesDep, user: UserKey) -> VoicePublic:
-    """Multipart: name, ref_audio (WAV/MP3/FLAC/OGG), ref_text, backend, lang, family,
-    denoise (true: DeepFilterNet cleans the reference before it is stored)."""
+    """Multipart: name, ref_audio (WAV/MP3/FLAC/OGG) or reference_audio_url (fetched from a
+    public address), ref_text, backend, lang, family, denoise (true: DeepFilterNet cleans the
+    reference before it is stored), callback_url (told, signed, when fitting ends)."""
     form = await read_form(
         request,
         max_file_bytes=services.settings.limits.max_reference_bytes,
@@ -26,11 +36,21 @@ async def create_voice(request: Request, services: ServicesDep, user: UserKey) -
         name = text_field(form, "name")
         if not name or not name.strip():
             raise MissingField("name is required", field="name")
-        if "ref_audio" not in form:
+        callback_url = await services.webhooks.check_callback_url(
+            text_field(form, "callback_url") or None
+        )
+        if "ref_audio" not in form and not text_field(form, "reference_audio_url"):
             raise MissingField(
-                "ref_audio is required (a WAV, MP3, FLAC or OGG file)", field="ref_audio"
+                "ref_audio (a WAV, MP3, FLAC or OGG file) or reference_audio_url is required",
+                field="ref_audio",
             )
-        audio = await read_upload(form, "ref_audio")
+        audio = await upload_or_url(
+            form,
+            fetcher=services.fetcher,
+            file_field="ref_audio",
+            url_field="reference_audio_url",
+            max_bytes=services.settings.limits.max_reference_bytes,
+        )
         if audio is None:
             raise InvalidAudio(
                 "ref_audio must be a file upload, not a text field", field="ref_audio"
@@ -45,22 +65,46 @@ async def create_voice(request: Request, services: ServicesDep, user: UserKey) -
             lang=text_field(form, "lang") or "en",
             family=text_field(form, "family"),
             denoise=_flag(text_field(form, "denoise"), field="denoise"),
+            profile=_profile(form),
+            callback_url=callback_url,
+            admit_job=lambda: services.admission.admit_job(user),
         )
     finally:
         await form.close()
     return VoicePublic.of(voice)
 
 
-@router.get("", response_model=list[VoicePublic])
+@router.get("", response_model=list[VoicePublic] | VoicePage)
 async def list_voices(
     services: ServicesDep,
     user: UserKey,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
-) -> list[VoicePublic]:
+    tag: list[str] = Query(default_factory=list, description="Voices with every tag given."),
+    search: str | None = Query(None, description="Name contains this, in any case."),
+    sort: str = Query("created_at", description="created_at or name"),
+    order: str = Query("desc", description="asc or desc"),
+    cursor: str | None = Query(
+        None,
+        description="Answer a page {voices, next_cursor, has_more}; empty: the first page. "
+        "Without it the answer is the plain list it always was.",
+    ),
+) -> list[VoicePublic] | VoicePage:
     assert user.key_id is not None
-    voices = await services.voices.list(key_id=user.key_id, limit=limit, offset=offset)
-    return [VoicePublic.of(v) for v in voices]
+    query = VoiceQuery(
+        tags=tuple(tag),
+        search=search,
+        sort=sort,
+        order=order,
+        limit=limit,
+        cursor=cursor or None,
+        offset=offset,
+    )
+    page = await services.voice_search.page(key_id=user.key_id, query=query)
+    voices = [VoicePublic.of(v) for v in page.voices]
+    if cursor is None:
+        return voices
+    return VoicePage(voices=voices, next_cursor=page.next_cursor, has_more=page.has_more)
 
 
 @router.get("/{voice_id}", response_model=VoicePublic)
@@ -81,9 +125,12 @@ async def update_voice(
 
 
 @router.delete("/{voice_id}", status_code=204)
-async def delete_voice(voice_id: str, services: ServicesDep, user: UserKey) -> Response:
+async def delete_voice(
+    voice_id: str, services: ServicesDep, user: UserKey, purge_history: bool = False
+) -> Response:
+    """The voice's generation history is kept (``voice_deleted``) unless ``purge_history``."""
     assert user.key_id is not None
-    await services.voices.delete(key_id=user.key_id, voice_id=voice_id)
+    await services.voices.delete(key_id=user.key_id, voice_id=voice_id, purge_history=purge_history)
     return Response(status_code=204)
 
 
@@ -93,6 +140,15 @@ async def get_reference(voice_id: str, services: ServicesDep, user: UserKey) -> 
     audio = await services.voices.reference_download(key_id=user.key_id, voice_id=voice_id)
     headers = {"X-Voice-Id": voice_id, "Content-Length": str(audio.size)}
     return StreamingResponse(audio.chunks, media_type=audio.media_type, headers=headers)
+
+
+def _profile(form: FormData) -> VoiceProfile:
+    """``description``, ``tags`` (comma-separated or a JSON list), ``labels`` (JSON object)."""
+    return VoiceProfile(
+        description=clean_description(text_field(form, "description")),
+        tags=parse_tags(text_field(form, "tags") or ""),
+        labels=parse_labels(text_field(form, "labels") or ""),
+    )
 
 
 def _flag(value: str | None, *, field: str) -> bool:
