@@ -77,7 +77,18 @@ async def test_voices_and_jobs_keep_their_audio_in_the_bucket(
     assert hit.status_code == 200 and hit.headers["x-cache"] == "HIT"
     assert hit.content == audio.content
 
+    # Deleting the voice keeps its generation history: its audio, copied once out of the
+    # voice's prefix; the rest of the voice is gone. Purging the history takes that too.
+    history = (await client.get("/v1/history", headers=user)).json()["items"]
     assert (await client.delete(f"/v1/voices/{voice_id}", headers=user)).status_code == 204
+    left = _objects(s3_server, bucket)
+    assert left and all(key.startswith("vx/history/") for key in left), left
+    for item in history:
+        r = await client.get(f"/v1/history/{item['history_id']}/audio", headers=user)
+        assert r.status_code == 200 and r.content == audio.content
+        assert (
+            await client.delete(f"/v1/history/{item['history_id']}", headers=user)
+        ).status_code == 204
     assert _objects(s3_server, bucket) == []
 
 
