@@ -207,7 +207,10 @@ async def test_gives_up_after_max_age(
         user, _ = await new_user(c)
         job_id = await synthesize_job(c, user, await new_voice(c, user), f"{base}/hook")
         delivery = await wait_for_delivery(c, job_id, user, status="failed")
-    assert len(delivery["attempts"]) >= 2
+    # How many attempts fit in 0.3 s depends on the machine's load; at least one was made,
+    # and none after the delivery was given up.
+    assert len(delivery["attempts"]) >= 1
+    assert len(hooks.snapshot()) == len(delivery["attempts"])
     assert all(a["status_code"] == 500 for a in delivery["attempts"])
     assert delivery["next_attempt_at"] is None
 
