@@ -165,6 +165,7 @@ class Services:
         await self.queue.stop()
         await self.webhooks.close()  # after the jobs: the last ones' first attempts finish
         await self.synthesis.close()
+        await self.history.close()
         await self.usage.close()
         self.engines.close()
         await self.db.dispose()

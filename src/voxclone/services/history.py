@@ -24,6 +24,7 @@ from voxclone.db import history as queries
 from voxclone.db.history import HistoryFilter
 from voxclone.db.tables import HistoryItem, Voice, utcnow
 from voxclone.services.cursors import decode_cursor, encode_cursor
+from voxclone.services.history_batch import PendingItems
 from voxclone.services.history_zip import zipped
 from voxclone.services.keys import Principal
 from voxclone.services.synthesis import SynthesisService
@@ -64,6 +65,57 @@ class HistoryService:
         self._blobs = blobs
         self.settings = settings
         self._synthesis = synthesis
+        self._pending = PendingItems(sessions)
+
+    async def close(self) -> None:
+        """Write the items held for a batch."""
+        await self._pending.close()
+
+    def add_stored_soon(
+        self,
+        *,
+        key_id: str,
+        audio_key: str,
+        audio_bytes: int,
+        audio_format: str,
+        duration_s: float,
+        entry: str,
+        text: str,
+        voice_id: str | None,
+        voice_name: str | None,
+        lang: str | None,
+        params: dict[str, Any],
+        backend: str,
+        characters: int,
+        cache_hit: bool,
+    ) -> None:
+        """Keep an item whose audio is already stored (a cache hit's), written in a batch
+        within a second (``history_batch``): no database write on the cache-hit path. Every
+        read of the history writes what is held first."""
+        self._pending.add(
+            {
+                "id": new_id(),
+                "key_id": key_id,
+                "voice_id": voice_id,
+                "voice_name": voice_name,
+                "voice_deleted": False,
+                "text": text,
+                "lang": lang,
+                "params": dict(params),
+                "backend": backend,
+                "entry": entry,
+                "job_id": None,
+                "source_id": None,
+                "audio_key": audio_key,
+                "audio_format": audio_format,
+                "audio_bytes": audio_bytes,
+                "duration_s": round(duration_s, 3),
+                "characters": characters,
+                "cache_hit": cache_hit,
+                "starred": False,
+                "created_at": utcnow(),
+            }
+        )
 
     # --- adding --------------------------------------------------------------------------------
 
@@ -126,6 +178,7 @@ class HistoryService:
     # --- reading -------------------------------------------------------------------------------
 
     async def get(self, *, key_id: str, history_id: str) -> HistoryItem:
+        await self._pending.flush()
         async with self._sessions() as session:
             item = await queries.get_item(session, history_id=history_id, key_id=key_id)
         if item is None:
@@ -142,6 +195,7 @@ class HistoryService:
         if not 1 <= limit <= 100:
             raise InvalidInput(f"limit {limit} is outside 1–100", field="limit")
         after = decode_cursor(cursor) if cursor else None
+        await self._pending.flush()
         async with self._sessions() as session:
             items = await queries.list_items(
                 session, key_id=key_id, filter=filter, limit=limit + 1, after=after
@@ -153,6 +207,7 @@ class HistoryService:
 
     async def many(self, *, key_id: str, ids: Sequence[str]) -> list[HistoryItem]:
         """The key's items among ``ids``; NotFound naming the first id that is not one."""
+        await self._pending.flush()
         async with self._sessions() as session:
             items = await queries.get_items(session, key_id=key_id, ids=ids)
         missing = set(ids) - {item.id for item in items}
@@ -253,6 +308,7 @@ class HistoryService:
         """Before ``voice`` and its blobs go: purge its items, or keep them (marked
         ``voice_deleted``) with their audio moved out of the voice's and its jobs' blobs
         (``history/{key_id}/``). Items a story clip uses are always kept."""
+        await self._pending.flush()
         async with self._sessions() as session:
             items = await queries.list_for_voice(session, voice_id=voice.id)
             in_use = await queries.used_by_stories(session, ids=[i.id for i in items])

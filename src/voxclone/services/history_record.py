@@ -40,6 +40,24 @@ class HistoryRecorder:
             fmt = _FORMATS.get(act.audio.media_type, "wav")
         else:
             return
+        if act.cache_hit and act.job_id is None and act.audio_key is not None and plan:
+            self._history.add_stored_soon(  # no database write on the cache-hit path
+                key_id=act.key_id,
+                audio_key=act.audio_key,
+                audio_bytes=len(act.audio.data) if act.audio is not None else 0,
+                audio_format=fmt,
+                duration_s=act.audio_s,
+                entry=act.entry,
+                text=act.text,
+                voice_id=plan.voice.id,
+                voice_name=plan.voice.name,
+                lang=plan.lang,
+                params=request_params(plan.request),
+                backend=act.backend,
+                characters=len(act.text),
+                cache_hit=True,
+            )
+            return
         await self._history.add(
             key_id=act.key_id,
             audio=act.audio.data if act.audio is not None else b"",
