@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from voxclone.core import errors as e
 
@@ -75,17 +76,27 @@ async def _voxclone_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def _field(loc: Any) -> str:
+    """The field a validation error is about: its ``loc`` less the first part (``body``,
+    ``query``…); a whole missing body (``("body",)``) is called ``body``."""
+    parts = [str(p) for p in loc]
+    return ".".join(parts[1:]) or (parts[0] if parts else "")
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
-        {"field": ".".join(str(p) for p in err.get("loc", ())[1:]), "problem": err.get("msg", "")}
-        for err in exc.errors()
+        {"field": _field(err.get("loc", ())), "problem": err.get("msg", "")} for err in exc.errors()
     ]
     missing = [
         p["field"]
         for p, err in zip(problems, exc.errors(), strict=True)
         if err.get("type") == "missing"
     ]
+    if missing == ["body"]:
+        return error_response(
+            400, "missing_field", "the request body is required", {"fields": missing}
+        )
     if missing and len(missing) == len(problems):
         return error_response(
             400,
@@ -108,7 +119,27 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        if allowed:
+            response.headers["Allow"] = ", ".join(allowed)
     return response
+
+
+HTTP_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this path: Starlette's 405 names only the
+    first route that matched the path, and FastAPI makes one route per method."""
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+        )
+    ]
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -53,15 +53,17 @@ class EngineRegistry:
     def names(self, kind: str | None = None) -> list[str]:
         return sorted(n for n, s in self._specs.items() if kind is None or s.kind == kind)
 
-    def spec(self, name: str) -> EngineSpec:
+    def spec(self, name: str, kind: str | None = None) -> EngineSpec:
+        """The spec called ``name``; an unknown name's error lists the known engines of ``kind``
+        (every kind when None)."""
         try:
             return self._specs[name]
         except KeyError:
-            known = ", ".join(self.names()) or "none"
+            known = self.names(kind)
             raise UnknownBackend(
-                f"unknown backend {name!r}; known backends: {known}",
+                f"unknown backend {name!r}; known backends: {', '.join(known) or 'none'}",
                 backend=name,
-                known=self.names(),
+                known=known,
             ) from None
 
     def get(self, name: str) -> Any:
@@ -75,7 +77,7 @@ class EngineRegistry:
             return engine
 
     def get_tts(self, name: str) -> TTSEngine:
-        spec = self.spec(name)
+        spec = self.spec(name, "tts")
         if spec.kind != "tts":
             raise UnknownBackend(
                 f"backend {name!r} is a {spec.kind} engine, not a text-to-speech engine",
@@ -86,7 +88,7 @@ class EngineRegistry:
         return engine
 
     def get_stt(self, name: str) -> STTEngine:
-        spec = self.spec(name)
+        spec = self.spec(name, "stt")
         if spec.kind != "stt":
             raise UnknownBackend(
                 f"backend {name!r} is a {spec.kind} engine, not a speech-to-text engine",
@@ -97,7 +99,7 @@ class EngineRegistry:
         return engine
 
     def get_embedder(self, name: str) -> Embedder:
-        spec = self.spec(name)
+        spec = self.spec(name, "embed")
         if spec.kind != "embed":
             raise UnknownBackend(
                 f"backend {name!r} is a {spec.kind} engine, not a speaker-embedding engine",
@@ -108,7 +110,7 @@ class EngineRegistry:
         return embedder
 
     def get_denoiser(self, name: str) -> Denoiser:
-        spec = self.spec(name)
+        spec = self.spec(name, "denoise")
         if spec.kind != "denoise":
             raise UnknownBackend(
                 f"backend {name!r} is a {spec.kind} engine, not a noise-suppression engine",

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.schemas import (
+    INT32_MAX,
     CandidatePublic,
     EnrollmentCreated,
     EnrollmentPublic,
@@ -132,7 +133,7 @@ async def list_speakers(
     services: ServicesDep,
     user: UserKey,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT32_MAX),
 ) -> list[SpeakerPublic]:
     assert user.key_id is not None
     speakers = await services.biometrics.list_speakers(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
 from voxclone.api.deps import ServicesDep, UserKey
+from voxclone.api.schemas import INT32_MAX
 from voxclone.api.story_schemas import (
     ClipFields,
     ClipPublic,
@@ -90,7 +91,10 @@ async def create_story(body: StoryCreate, services: ServicesDep, user: UserKey) 
 
 @router.get("", response_model=list[StorySummary])
 async def list_stories(
-    services: ServicesDep, user: UserKey, limit: int = 100, offset: int = 0
+    services: ServicesDep,
+    user: UserKey,
+    limit: int = 100,
+    offset: int = Query(0, le=INT32_MAX),
 ) -> list[StorySummary]:
     limit, offset = min(max(limit, 1), 500), max(offset, 0)
     stories = await services.stories.list_stories(key_id=key_of(user), limit=limit, offset=offset)

@@ -5,7 +5,7 @@ from fastapi.responses import StreamingResponse
 from starlette.datastructures import FormData
 
 from voxclone.api.deps import ServicesDep, UserKey
-from voxclone.api.schemas import VoicePatch, VoicePublic
+from voxclone.api.schemas import INT32_MAX, VoicePatch, VoicePublic
 from voxclone.api.uploads import read_form, text_field, upload_or_url
 from voxclone.api.voice_schemas import VoicePage
 from voxclone.core.errors import AudioTooLarge, InvalidAudio, InvalidInput, MissingField
@@ -79,7 +79,7 @@ async def list_voices(
     services: ServicesDep,
     user: UserKey,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=INT32_MAX),
     tag: list[str] = Query(default_factory=list, description="Voices with every tag given."),
     search: str | None = Query(None, description="Name contains this, in any case."),
     sort: str = Query("created_at", description="created_at or name"),
