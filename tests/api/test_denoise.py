@@ -206,7 +206,7 @@ async def test_bad_input_is_a_json_error(client, user, audio, data, status, code
 
 async def test_too_large_and_missing_file_and_no_key(client, user) -> None:
     r = await post_denoise(client, user, b"\x00" * (9 * MB))
-    assert r.status_code == 422 and r.json()["error"] == "audio_too_large"
+    assert r.status_code == 413 and r.json()["error"] == "audio_too_large"
     r = await client.post(
         "/v1/audio/denoise", data={"format": "wav"}, files={"x": ("a", b"1")}, headers=user
     )

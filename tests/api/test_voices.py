@@ -145,7 +145,7 @@ async def test_duration_error_names_the_limits(client, user) -> None:
 
 async def test_25_mb_upload_is_refused_as_422(client, user) -> None:
     r = await create(client, user, b"\0" * (25 * MB))
-    assert r.status_code == 422
+    assert r.status_code == 413
     assert r.json()["error"] == "audio_too_large"
     assert r.json()["details"]["max_bytes"] == 20 * MB
 
@@ -175,7 +175,7 @@ async def test_oversized_upload_is_refused_while_streaming(
         content=body(),
         headers={**user, "Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
-    assert r.status_code == 422
+    assert r.status_code == 413
     assert r.json()["error"] == "audio_too_large"
     assert sent <= 22 * MB  # stopped soon after the 20 MB limit
 

@@ -266,7 +266,7 @@ def test_header_claiming_two_hours_is_refused(server: str, key: str) -> None:
 def test_upload_over_the_byte_limit_is_refused(server: str, key: str) -> None:
     big = wav(np.zeros(MAX_UPLOAD // 2 + 16000))  # 16-bit: just over MAX_UPLOAD bytes
     r = post(server, key, "/v1/audio/transcriptions", {"file": ("big.wav", big)})
-    assert r.status_code == 422, r.text
+    assert r.status_code == 413, r.text
     assert r.json()["error"] == "audio_too_large"
     assert r.json()["details"]["max_bytes"] == MAX_UPLOAD
 

@@ -48,7 +48,8 @@ ALL_INVALID_IS_400 = ("/api/v1/voice/",)
 def status_for(exc: e.VoxcloneError, path: str) -> int:
     for cls, status in STATUS:
         if isinstance(exc, cls):
-            if status == 422 and path.startswith(ALL_INVALID_IS_400):
+            invalid = status == 422 or isinstance(exc, e.AudioTooLarge)
+            if invalid and path.startswith(ALL_INVALID_IS_400):
                 return 400
             return status
     return 500

@@ -50,7 +50,7 @@ class BodySizeLimit:
             await self.app(scope, counting_receive, tracking_send)
         except PayloadTooLarge as exc:
             if not started:
-                await self._refuse(send, exc.details["received_bytes"])
+                await self._refuse(send, int(exc.details.get("received_bytes", 0)))
 
     async def _refuse(self, send: Send, size: int) -> None:
         body = json.dumps(

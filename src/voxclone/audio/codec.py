@@ -63,6 +63,7 @@ MP3_STREAM_COMPRESSION = 0.5
 """libsndfile's compression level for streamed MP3 (0: best, 1: smallest), at a constant rate."""
 
 _READ_BLOCK_FRAMES = 65536
+_UNKNOWN_FRAMES = 2**63 - 1  # libsndfile's SF_COUNT_MAX: the header does not give the length
 _SF_ERR_UNRECOGNISED_FORMAT = 1  # libsndfile's public error code for "not a format I know"
 
 
@@ -71,6 +72,8 @@ class AudioInfo:
     """What the header of an audio file says, read without decoding its samples.
 
     For MP3 without a Xing/LAME header, ``frames`` is libsndfile's estimate from the bit rate.
+    When the header does not give the length (a FLAC written to a pipe has 0 total samples in
+    its STREAMINFO), ``frames`` is libsndfile's SF_COUNT_MAX and ``length_known`` is False.
     """
 
     format: str
@@ -78,6 +81,10 @@ class AudioInfo:
     channels: int
     sample_rate: int
     frames: int
+
+    @property
+    def length_known(self) -> bool:
+        return self.frames != _UNKNOWN_FRAMES
 
     @property
     def duration_s(self) -> float:
@@ -105,19 +112,29 @@ def decode_audio(data: bytes, *, max_seconds: float | None = None) -> DecodedAud
     """Decode an upload to mono float32 samples at its original sample rate.
 
     Channels are averaged. When ``max_seconds`` is given, a longer file is refused with
-    AudioDurationOutOfRange from its header, before any sample is decoded. libsndfile never
-    returns more frames than the header reports, so the check holds for the samples too.
-    Without it, a small compressed file can decode to a very long signal: pass it for
-    anything a client sent.
+    AudioDurationOutOfRange from its header, before any sample is decoded; when the header
+    does not give the length, while decoding, as soon as the limit is passed. Without it, a
+    small compressed file can decode to a very long signal: pass it for anything a client sent.
     """
     with _open(data) as (sound_file, info):
-        if max_seconds is not None and info.duration_s > max_seconds:
+        if max_seconds is not None and info.length_known and info.duration_s > max_seconds:
             raise AudioDurationOutOfRange(
                 f"the audio is {info.duration_s:.1f} s long; the limit is {max_seconds:g} s",
                 duration_s=round(info.duration_s, 3),
                 max_s=max_seconds,
             )
-        samples = _read_mono(sound_file)
+        if not info.length_known:
+            # soundfile seeks to its own count of frames read after every read, and libFLAC
+            # cannot seek in a stream of unknown length: read without that bookkeeping.
+            sound_file.seekable = lambda: False
+        max_frames = None if max_seconds is None else int(max_seconds * info.sample_rate)
+        samples = _read_mono(sound_file, max_frames=max_frames)
+        if max_frames is not None and samples.size > max_frames:
+            raise AudioDurationOutOfRange(
+                f"the audio is longer than the limit of {max_seconds:g} s",
+                min_duration_s=round(samples.size / info.sample_rate, 3),
+                max_s=max_seconds,
+            )
     if samples.size == 0:
         raise InvalidAudio("the audio file contains no samples (0 frames)", format=info.format)
     nonfinite = int(samples.size - np.count_nonzero(np.isfinite(samples)))
@@ -319,13 +336,19 @@ def _open(data: bytes) -> Iterator[tuple[sf.SoundFile, AudioInfo]]:
         raise _invalid(exc, size_bytes=len(data)) from exc
 
 
-def _read_mono(sound_file: sf.SoundFile) -> FloatArray:
-    """Read in blocks, so memory follows the samples present, not what the header claims."""
+def _read_mono(sound_file: sf.SoundFile, *, max_frames: int | None = None) -> FloatArray:
+    """Read in blocks, so memory follows the samples present, not what the header claims.
+
+    With ``max_frames``, reading stops at the first block past it (the result is then longer
+    than ``max_frames``), so a file of unknown length is never read to its end.
+    """
     blocks: list[FloatArray] = []
-    while True:
+    read = 0
+    while max_frames is None or read <= max_frames:
         block = sound_file.read(_READ_BLOCK_FRAMES, dtype="float32", always_2d=True)
         if len(block) == 0:
             break
+        read += len(block)
         blocks.append(np.mean(block, axis=1, dtype=np.float32))
     if not blocks:
         return np.zeros(0, dtype=np.float32)

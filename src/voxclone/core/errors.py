@@ -78,10 +78,6 @@ class InvalidAudio(Unprocessable):
     code = "invalid_audio"
 
 
-class AudioTooLarge(Unprocessable):
-    code = "audio_too_large"
-
-
 class AudioDurationOutOfRange(Unprocessable):
     code = "audio_duration_out_of_range"
 
@@ -180,6 +176,12 @@ class PayloadTooLarge(VoxcloneError):
     """A request body is larger than any endpoint accepts."""
 
     code = "payload_too_large"
+
+
+class AudioTooLarge(PayloadTooLarge):
+    """An uploaded or fetched audio file is larger than its limit (413, like any body)."""
+
+    code = "audio_too_large"
 
 
 # --- who is asking ------------------------------------------------------------------------------

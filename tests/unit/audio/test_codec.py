@@ -317,6 +317,52 @@ def test_max_seconds_lets_a_shorter_file_through(make_sine, make_file):
     assert decoded.audio.duration_s == pytest.approx(1.0)
 
 
+def _without_total_samples(flac: bytes) -> bytes:
+    """``flac`` with 0 (unknown) total samples in STREAMINFO, as encoders writing to a pipe do."""
+    assert flac[:4] == b"fLaC" and flac[4] & 0x7F == 0  # STREAMINFO comes first
+    assert int.from_bytes(flac[5:8], "big") == 34
+    # STREAMINFO starts at byte 8; its 36-bit total samples are the low 4 bits of byte 21 and
+    # bytes 22-25 of the file.
+    patched = bytearray(flac)
+    patched[21] &= 0xF0
+    patched[22:26] = bytes(4)
+    return bytes(patched)
+
+
+def _total_samples(flac: bytes) -> int:
+    return ((flac[21] & 0x0F) << 32) | int.from_bytes(flac[22:26], "big")
+
+
+def test_flac_of_unknown_length_is_decoded(make_sine, make_file):
+    original = make_sine(seconds=2.5, rate=16000)
+    flac = make_file(original.samples, 16000, format="FLAC")
+    assert _total_samples(flac) == 40000
+    unknown = _without_total_samples(flac)
+    assert _total_samples(unknown) == 0
+    assert not probe_audio(unknown).length_known
+
+    for limit in (None, 2.5, 60):
+        decoded = decode_audio(unknown, max_seconds=limit)
+        assert decoded.format == "flac"
+        assert decoded.audio.samples.size == 40000
+        np.testing.assert_allclose(decoded.audio.samples, original.samples, atol=1e-3)
+
+
+def test_flac_of_unknown_length_is_refused_while_decoding_once_past_the_limit(two_hour_flac):
+    unknown = _without_total_samples(two_hour_flac)
+    tracemalloc.start()
+    try:
+        with pytest.raises(AudioDurationOutOfRange) as caught:
+            decode_audio(unknown, max_seconds=60)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert caught.value.details["max_s"] == 60
+    assert 60 < caught.value.details["min_duration_s"] < 70
+    # Two hours at 8 kHz is 230 MB of float32; reading stops a block past one minute.
+    assert peak < 20_000_000
+
+
 # --- encoding -----------------------------------------------------------------------------------
 
 ENCODED = [("wav", "wav"), ("flac", "flac"), ("mp3", "mp3"), ("ogg", "ogg"), ("opus", "ogg")]
