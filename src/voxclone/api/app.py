@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from voxclone import __version__
 from voxclone.api.errors import install_error_handlers
@@ -37,8 +39,10 @@ from voxclone.api.routes import editing as editing_routes
 from voxclone.api.routes import history as history_routes
 from voxclone.api.routes import metrics as metrics_route
 from voxclone.api.routes import stories as story_routes
+from voxclone.api.routes import studio as studio_routes
 from voxclone.config import Settings
 from voxclone.services.container import Services, build_services
+from voxclone.web import STATIC_DIR
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +110,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(story_routes.router)
     app.include_router(usage.router)
     app.include_router(callbacks.router)
+    if settings.studio.enabled:
+        app.include_router(studio_routes.router)
+        # Compressed here only: the API's audio streams must not wait on a compressor.
+        app.mount("/studio", GZipMiddleware(StaticFiles(directory=STATIC_DIR)), name="studio")
     if settings.billing.enabled:
         app.include_router(billing_routes.router)
     if settings.metrics.enabled:

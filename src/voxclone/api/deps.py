@@ -36,8 +36,25 @@ def presented_key(request: HTTPConnection) -> str | None:
     return None
 
 
+STUDIO_COOKIE = "voxclone_session"
+"""The web studio's session cookie (HttpOnly, SameSite=Strict; services/studio_sessions.py)."""
+
+
+async def authenticate(connection: HTTPConnection, services: Services, *, method: str) -> Principal:
+    """A key presented in a header wins; else the studio's session cookie, whose state-changing
+    requests must carry ``X-CSRF-Token`` and whose WebSockets must come from this origin."""
+    key = presented_key(connection)
+    cookie = connection.cookies.get(STUDIO_COOKIE)
+    if key is None and cookie:
+        caller = await services.studio_sessions.caller(
+            cookie, method=method, csrf_header=connection.headers.get("x-csrf-token")
+        )
+        return caller.principal
+    return await services.keys.authenticate(key)
+
+
 async def get_principal(request: Request, services: ServicesDep) -> Principal:
-    principal = await services.keys.authenticate(presented_key(request))
+    principal = await authenticate(request, services, method=request.method)
     request.state.principal = principal
     return principal
 

@@ -16,11 +16,12 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from voxclone.api.deps import count_request, presented_key
+from voxclone.api.deps import STUDIO_COOKIE, authenticate, count_request, presented_key
 from voxclone.core.errors import (
     AudioDurationOutOfRange,
     AuthenticationError,
     Conflict,
+    CsrfRejected,
     EngineError,
     InvalidInput,
     InvalidText,
@@ -52,10 +53,24 @@ MAX_REASON_BYTES = 123
 """RFC 6455: a close frame's reason is at most 123 bytes of UTF-8."""
 
 
+def check_same_origin(websocket: WebSocket) -> None:
+    """A WebSocket signed in by the studio's cookie must be opened by a page of this server
+    (browsers send cookies on cross-site WebSockets to SameSite=Strict only from this site, but
+    the Origin check does not depend on that)."""
+    origin = websocket.headers.get("origin")
+    host = websocket.headers.get("host")
+    if not origin or not host or origin.split("://", 1)[-1] != host:
+        raise CsrfRejected("a studio WebSocket must be opened from the studio's own origin")
+
+
 async def authenticate_user(websocket: WebSocket, services: Services) -> Principal:
     """The user key from a header or ``?api_key=``; the admin key is refused."""
     key = presented_key(websocket) or websocket.query_params.get("api_key") or None
-    principal = await services.keys.authenticate(key)
+    if key is None and websocket.cookies.get(STUDIO_COOKIE):
+        check_same_origin(websocket)
+        principal = await authenticate(websocket, services, method="GET")
+    else:
+        principal = await services.keys.authenticate(key)
     if principal.key_id is None:
         raise PermissionDenied("the admin key manages keys only; use a user key")
     await count_request(websocket, services, principal)

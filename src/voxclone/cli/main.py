@@ -95,10 +95,17 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    host, port = host or settings.host, port or settings.port
+    if settings.studio.enabled:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (only shown)
+        console.print(
+            f"[bold]voxclone studio:[/bold] http://{shown}:{port}/  (sign in with a user key, "
+            f"or the admin key in {settings.data_dir / 'admin_key'})"
+        )
     uvicorn.run(
         create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         log_level=settings.log_level,
         ws="websockets-sansio",  # uvicorn's "auto" picks the deprecated legacy websockets API
     )

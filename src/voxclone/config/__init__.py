@@ -25,7 +25,7 @@ from voxclone.config.engines import (
 )
 from voxclone.config.limits import MB, LimitSettings
 from voxclone.config.settings import Settings
-from voxclone.config.studio import HistorySettings, StorySettings
+from voxclone.config.studio import HistorySettings, StorySettings, WebStudioSettings
 
 __all__ = [
     "MB",
@@ -45,6 +45,7 @@ __all__ = [
     "S3Settings",
     "Settings",
     "StorySettings",
+    "WebStudioSettings",
     "WebhookSettings",
     "WhisperSettings",
     "WorkerSettings",

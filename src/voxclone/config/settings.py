@@ -24,7 +24,7 @@ from voxclone.config.engines import (
     WhisperSettings,
 )
 from voxclone.config.limits import LimitSettings
-from voxclone.config.studio import HistorySettings, StorySettings
+from voxclone.config.studio import HistorySettings, StorySettings, WebStudioSettings
 
 
 class Settings(BaseSettings):
@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     billing: BillingSettings = Field(default_factory=BillingSettings)
     stories: StorySettings = Field(default_factory=StorySettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
+    studio: WebStudioSettings = Field(default_factory=WebStudioSettings)
 
     @model_validator(mode="after")
     def _distributed_settings_agree(self) -> Settings:

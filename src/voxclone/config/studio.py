@@ -50,3 +50,17 @@ class HistorySettings(BaseModel):
     )
     sweep_s: float = Field(3600.0, gt=0, description="How often retention is enforced.")
     max_zip_items: int = Field(100, ge=1, description="Most items in one zip download.")
+
+
+class WebStudioSettings(BaseModel):
+    """The web studio served at ``/`` (docs/studio.md)."""
+
+    enabled: bool = Field(True, description="Serve the studio at / (false: the API only).")
+    session_max_age_s: int = Field(
+        12 * 3600, ge=60, description="How long a studio sign-in lasts before asking again."
+    )
+    secure_cookie: bool = Field(
+        False,
+        description="Mark the session cookie Secure (set true behind HTTPS; browsers then never "
+        "send it over plain HTTP).",
+    )

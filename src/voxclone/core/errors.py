@@ -107,6 +107,12 @@ class UnsupportedSampleRate(Unprocessable):
     code = "unsupported_sample_rate"
 
 
+class TimestampsUnsupported(Unprocessable):
+    """Timing was asked for on an engine that cannot say when it speaks what (a remote one)."""
+
+    code = "timestamps_unsupported"
+
+
 class UnusableReference(Unprocessable):
     """A reference clip that holds no usable speech of one person (silence, noise, music,
     several voices); ``details["problem"]`` names which, with the measured numbers."""
@@ -197,6 +203,13 @@ class PermissionDenied(VoxcloneError):
     """A valid key that may not do this (a user key on an admin endpoint)."""
 
     code = "forbidden"
+
+
+class CsrfRejected(PermissionDenied):
+    """A studio request that changes state without the session's ``X-CSRF-Token``, or a
+    studio WebSocket opened from another origin."""
+
+    code = "csrf_failed"
 
 
 # --- the state of records -----------------------------------------------------------------------

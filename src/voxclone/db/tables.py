@@ -439,3 +439,22 @@ class StoryClip(Base):
     fade_out_s: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StudioSession(Base):
+    """A web studio sign-in: an API key exchanged for a cookie (docs/studio.md).
+
+    The cookie carries a random token; only its SHA-256 is stored. The session refers to the key
+    by the key's own hash, so a revoked key ends its sessions at once, and the admin key (which
+    has no row) can sign in too.
+    """
+
+    __tablename__ = "studio_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 hex of the cookie's token."""
+    key_hash: Mapped[str] = mapped_column(String(64), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    """Sent back in ``X-CSRF-Token`` on every state-changing request."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()

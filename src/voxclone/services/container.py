@@ -31,6 +31,7 @@ from voxclone.services.history_sweeper import HistorySweeper
 from voxclone.services.job_events import JobEvents
 from voxclone.services.jobs import JobService
 from voxclone.services.keys import KeyService, ensure_admin_key
+from voxclone.services.studio_sessions import StudioSessions
 from voxclone.services.metrics import Metrics
 from voxclone.services.oneshot import OneShotService
 from voxclone.services.outbound_http import UrlGuard
@@ -111,11 +112,12 @@ class Services:
     """Multi-voice, multi-track stories: editing, scripts."""
     story_renderer: StoryRenderer
     """Story renders, as jobs."""
+    studio_sessions: StudioSessions
+    """Web studio sign-ins: API keys exchanged for session cookies."""
     story_archives: StoryArchives
     """Stories as project archives (export, import)."""
     editing: EditingService
     """Audio edits (POST /v1/audio/edit): results kept as history items."""
-    """The record step: usage of every synthesis and speech-service act."""
     version: str = __version__
     started_at: float = 0.0
     started_unix: int = 0
@@ -359,6 +361,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         ),
         stories=stories,
         story_renderer=story_renderer,
+        studio_sessions=StudioSessions(sessions, keys, max_age_s=settings.studio.session_max_age_s),
         story_archives=StoryArchives(
             sessions=sessions,
             blobs=blobs,

@@ -109,10 +109,17 @@ class KeyService:
                 "missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"
             )
         digest = hash_key(token)
+        if not token.startswith(USER_KEY_PREFIX) and not hmac.compare_digest(
+            digest, self._admin_hash
+        ):
+            raise AuthenticationError("invalid API key")
+        return await self.authenticate_hash(digest)
+
+    async def authenticate_hash(self, digest: str) -> Principal:
+        """Who holds the key whose SHA-256 hex is ``digest`` (a studio session keeps only the
+        hash); a revoked or unknown key is refused as its secret would be."""
         if hmac.compare_digest(digest, self._admin_hash):
             return Principal(key_id=None, is_admin=True, label="admin")
-        if not token.startswith(USER_KEY_PREFIX):
-            raise AuthenticationError("invalid API key")
         cached = self._cache.get(digest)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]

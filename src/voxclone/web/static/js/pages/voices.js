@@ -1,0 +1,6 @@
+// The voices page (being built).
+import { h } from "../ui.js";
+
+export function render(root) {
+  root.append(h("p", { class: "muted" }, "This page is being built."));
+}
