@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint unit bench clean
+.PHONY: run test setup lint unit bench clean vendor
 
 run: $(STAMP)  ## set up the virtualenv (once) and start the server on the embedded default
 	$(BIN)/voxclone serve
@@ -37,6 +37,14 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/speech_services.py
 	$(BIN)/python benchmarks/gateway_overhead.py
 	$(BIN)/python benchmarks/distributed.py
+
+vendor:  ## refresh the studio's vendored files from the npm versions pinned in src/voxclone/web/package.json
+	rm -rf /tmp/voxclone-vendor && mkdir -p /tmp/voxclone-vendor
+	cp src/voxclone/web/package.json /tmp/voxclone-vendor/ && cd /tmp/voxclone-vendor && npm install --no-audit --no-fund
+	cp /tmp/voxclone-vendor/node_modules/wavesurfer.js/dist/wavesurfer.esm.js /tmp/voxclone-vendor/node_modules/wavesurfer.js/LICENSE src/voxclone/web/static/vendor/wavesurfer/
+	for p in regions record timeline; do cp /tmp/voxclone-vendor/node_modules/wavesurfer.js/dist/plugins/$$p.esm.js src/voxclone/web/static/vendor/wavesurfer/plugins/; done
+	cp /tmp/voxclone-vendor/node_modules/axe-core/axe.min.js tests/studio/vendor/
+	cp /tmp/voxclone-vendor/node_modules/axe-core/LICENSE tests/studio/vendor/LICENSE-axe-core
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
