@@ -15,6 +15,7 @@ from voxclone import __version__
 from voxclone.api.errors import install_error_handlers
 from voxclone.api.limits import BodySizeLimit, RateLimitHeaders
 from voxclone.api.metrics import HTTPMetrics
+from voxclone.api.request_log import RequestLog
 from voxclone.api.routes import billing as billing_routes
 from voxclone.api.routes import (
     callbacks,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 "X-RateLimit-Remaining",
                 "X-RateLimit-Reset",
                 "Retry-After",
+                "X-Request-Id",
             ],
         )
     for module in (health, keys, voices, synthesis, jobs, sovits, engines):
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if settings.billing.enabled:
         app.include_router(billing_routes.router)
     if settings.metrics.enabled:
-        app.add_middleware(HTTPMetrics)  # outermost of ours: it sees the 413s and CORS too
+        app.add_middleware(HTTPMetrics)  # it sees the 413s and CORS too
         app.include_router(metrics_route.router)
+    app.add_middleware(RequestLog)  # outermost: every answer gets its X-Request-Id
     return app

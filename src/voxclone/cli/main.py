@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
-import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -19,6 +18,7 @@ from voxclone.cli.provider import provider_app
 from voxclone.cli.stories import stories_app
 from voxclone.config import Settings
 from voxclone.core.errors import NotFound, VoxcloneError
+from voxclone.logs import configure_logging
 from voxclone.services.container import Services, build_services
 from voxclone.services.keys import Principal
 from voxclone.services.synthesis_request import SynthesisRequest
@@ -92,9 +92,7 @@ def serve(
     from voxclone.api.app import create_app
 
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     host, port = host or settings.host, port or settings.port
     if settings.studio.enabled:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (only shown)
@@ -107,6 +105,8 @@ def serve(
         host=host,
         port=port,
         log_level=settings.log_level,
+        log_config=None,  # ours (configure_logging), also for uvicorn's own loggers
+        access_log=False,  # the app writes one line per request itself (api/request_log.py)
         ws="websockets-sansio",  # uvicorn's "auto" picks the deprecated legacy websockets API
     )
 
@@ -130,9 +130,7 @@ def worker(
             "VOXCLONE_QUEUE=celery and VOXCLONE_REDIS_URL (the embedded mode needs no worker)"
         )
         raise typer.Exit(2)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     raise typer.Exit(run_worker(settings, concurrency=concurrency))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
@@ -10,6 +9,7 @@ from rich.console import Console
 
 from voxclone.config import Settings
 from voxclone.core.errors import VoxcloneError
+from voxclone.logs import configure_logging
 
 if TYPE_CHECKING:
     from voxclone.engines.registry import EngineRegistry
@@ -58,9 +58,7 @@ def serve(
     from voxclone.engines.registry import EngineRegistry
 
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     try:
         registry = EngineRegistry(engine_specs(settings))
     except EnginesFileError as exc:
@@ -86,7 +84,9 @@ def serve(
     )
     for kind, served in loaded.items():
         console.print(f"serving {kind} engine {served.name!r} ({served.version})")
-    uvicorn.run(app, host=host or settings.host, port=port, log_level=settings.log_level)
+    uvicorn.run(
+        app, host=host or settings.host, port=port, log_level=settings.log_level, log_config=None
+    )
 
 
 def _load_engines(registry: EngineRegistry, names: list[str]) -> dict[str, Any]:

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     data_dir: Path = Field(Path("./data"), description="Database, audio and generated secrets.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="json: one JSON object per log line (request log fields as keys), for a "
+        "log shipper.",
+    )
     admin_key: SecretStr | None = Field(
         None, description="Admin key; generated into DATA_DIR/admin_key on first start if unset."
     )
