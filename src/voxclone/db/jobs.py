@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Update, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxclone.core.types import JobKind, JobStatus
@@ -92,7 +92,7 @@ async def claim_job(
         .values(
             status=JobStatus.RUNNING.value,
             attempts=Job.attempts + 1,
-            progress=0.0,
+            # progress is kept: a resumed job reports where it got to, never less (set_progress)
             started_at=now,
             heartbeat_at=now,
             worker=worker,
@@ -124,11 +124,37 @@ async def heartbeat(session: AsyncSession, *, job_id: str, attempt: int) -> bool
 
 
 async def set_progress(session: AsyncSession, *, job_id: str, progress: float) -> bool:
-    """Record progress (clamped to 0..1) of a running job; False if it is no longer running."""
+    """Record progress (clamped to 0..1) of a running job; False if it is no longer running.
+
+    Progress never goes down: a job resumed after a restart starts its work again, and reports
+    the furthest any attempt reached until this one passes it (its ``attempts`` tells which).
+    """
+    fraction = min(max(float(progress), 0.0), 1.0)
     statement = (
         update(Job)
         .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value)
-        .values(progress=min(max(float(progress), 0.0), 1.0))
+        .values(progress=case((Job.progress > fraction, Job.progress), else_=fraction))
+        .returning(Job.id)
+    )
+    return await _update(session, statement, job_id)
+
+
+async def release_job(session: AsyncSession, *, job_id: str, attempt: int) -> bool:
+    """Hand a running job back (its worker is shutting down): pending again, at once claimable
+    by another worker. The next claim is the next attempt (the client sees the restart), and
+    progress is kept. False when claim ``attempt`` no longer holds the job."""
+    statement = (
+        update(Job)
+        .where(
+            Job.id == job_id,
+            Job.status == JobStatus.RUNNING.value,
+            Job.attempts == attempt,
+        )
+        .values(
+            status=JobStatus.PENDING.value,
+            worker=None,
+            heartbeat_at=None,
+        )
         .returning(Job.id)
     )
     return await _update(session, statement, job_id)

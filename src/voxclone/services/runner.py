@@ -118,6 +118,8 @@ class JobRunner:
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if not lost.is_set() or (current is not None and current.cancelling()):
+                if not lost.is_set():  # this worker is stopping: hand the job back
+                    await self._hand_back(job)
                 raise
             await self._after_losing(job)
         finally:
@@ -173,6 +175,23 @@ class JobRunner:
                 lost.set()
                 work.cancel()
                 return
+
+    async def _hand_back(self, job: Job) -> None:
+        """Make the job claimable again at once, and queue it for whoever runs jobs next
+        (another worker now; in the embedded mode, this process's next start re-submits it)."""
+        try:
+            async with self._sessions() as session:
+                released = await job_queries.release_job(
+                    session, job_id=job.id, attempt=job.attempts
+                )
+                await session.commit()
+            if released:
+                log.info("job %s handed back on shutdown", job.id)
+                if self._queue is not None and not self._sole_worker:
+                    await self._queue.submit(job.id)
+        except Exception:
+            # The lease will run out instead, and the sweeper re-queues the job then.
+            log.warning("job %s: could not hand it back", job.id, exc_info=True)
 
     async def _after_losing(self, job: Job) -> None:
         async with self._sessions() as session:

@@ -71,7 +71,26 @@ async def test_a_stale_running_job_is_claimed_with_another_attempt(session: Asyn
     await jobs.set_progress(session, job_id=job.id, progress=0.5)
     again = await jobs.claim_job(session, job_id=job.id, stale_before=utcnow())
     assert again is job
-    assert (job.status, job.attempts, job.progress) == ("running", 2, 0.0)
+    # The progress a client saw is kept: a resumed job never reports less than before.
+    assert (job.status, job.attempts, job.progress) == ("running", 2, 0.5)
+    await jobs.set_progress(session, job_id=job.id, progress=0.1)
+    await session.refresh(job)
+    assert job.progress == 0.5
+    await jobs.set_progress(session, job_id=job.id, progress=0.75)
+    await session.refresh(job)
+    assert job.progress == 0.75
+
+
+async def test_a_job_handed_back_is_pending_and_claimable_at_once(session: AsyncSession, job: Job):
+    await jobs.claim_job(session, job_id=job.id, worker="host-a")
+    await jobs.set_progress(session, job_id=job.id, progress=0.4)
+    assert await jobs.release_job(session, job_id=job.id, attempt=2) is False  # not that claim
+    assert await jobs.release_job(session, job_id=job.id, attempt=1) is True
+    await session.refresh(job)
+    assert (job.status, job.worker, job.progress) == ("pending", None, 0.4)
+    again = await jobs.claim_job(session, job_id=job.id, worker="host-b")
+    assert again is not None
+    assert (again.attempts, again.worker) == (2, "host-b")
 
 
 @pytest.mark.parametrize("status", [JobStatus.READY, JobStatus.FAILED, JobStatus.CANCELLED])
@@ -110,7 +129,7 @@ async def test_progress_is_clamped_and_only_for_running_jobs(session: AsyncSessi
     await jobs.set_progress(session, job_id=job.id, progress=7)
     assert job.progress == 1.0
     await jobs.set_progress(session, job_id=job.id, progress=-1)
-    assert job.progress == 0.0
+    assert job.progress == 1.0  # clamped to 0, and progress never goes down
 
 
 async def test_finish_ready_records_the_audio(session: AsyncSession, job: Job):
