@@ -29,6 +29,16 @@ async def test_crud_of_stories_tracks_and_clips(
     sid = story["story_id"]
     assert story["tracks"] == [] and story["clips"] == []
     track = await new_track(client, user, sid, "narrator")
+    # A track made with its gain and mute set (found by schemathesis: it was a 500).
+    music = await client.post(
+        f"/v1/stories/{sid}/tracks",
+        json={"name": "music", "gain_db": -6.5, "muted": True, "position": 7},
+        headers=user,
+    )
+    assert music.status_code == 201, music.text
+    assert (music.json()["gain_db"], music.json()["muted"]) == (-6.5, True)
+    r = await client.delete(f"/v1/stories/{sid}/tracks/{music.json()['track_id']}", headers=user)
+    assert r.status_code == 204
     clip = await text_clip(
         client, user, sid, track, voice_id, start_s=1.5, gain_db=-3, speed=1.25, seed=7
     )

@@ -296,7 +296,9 @@ class StoryService:
         values = {k: fields[k] for k in TRACK_COLUMNS if fields.get(k) is not None}
         values.setdefault("position", position)
         values.setdefault("name", "")
-        return StoryTrack(id=new_id(), story_id=story_id, gain_db=0.0, muted=False, **values)
+        values.setdefault("gain_db", 0.0)
+        values.setdefault("muted", False)
+        return StoryTrack(id=new_id(), story_id=story_id, **values)
 
     async def _new_clip(
         self,
