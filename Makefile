@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint unit bench clean vendor
+.PHONY: run test setup lint unit bench clean vendor fuzz
 
 run: $(STAMP)  ## set up the virtualenv (once) and start the server on the embedded default
 	$(BIN)/voxclone serve
@@ -37,6 +37,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/speech_services.py
 	$(BIN)/python benchmarks/gateway_overhead.py
 	$(BIN)/python benchmarks/distributed.py
+
+fuzz: $(STAMP)  ## schemathesis over the whole API with many more cases than `make test` runs
+	FUZZ_EXAMPLES=200 $(BIN)/pytest tests/fuzz
 
 vendor:  ## refresh the studio's vendored files from the npm versions pinned in src/voxclone/web/package.json
 	rm -rf /tmp/voxclone-vendor && mkdir -p /tmp/voxclone-vendor

@@ -16,7 +16,7 @@ import openai
 import pytest
 import soundfile as sf
 
-from tests import peers
+from tests import contract, peers
 from voxclone.api.app import create_app
 from voxclone.config import Settings
 from voxclone.db.migrate import upgrade_database
@@ -196,3 +196,20 @@ async def wait_for_job(
             return body
         await asyncio.sleep(0.02)
     raise AssertionError(f"job {job_id} did not finish in {timeout_s} s")
+
+
+# --- the OpenAPI contract against every answer the suite saw (tests/contract.py) ---------------
+
+_SEEN = contract.install()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if exitstatus != 0 or not _SEEN.answers:
+        return
+    gaps = contract.undocumented(_SEEN)
+    if gaps:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = ["", "Answers the OpenAPI document does not list (api/openapi.py):", *gaps]
+        if reporter is not None:
+            reporter.write_line("\n".join(lines), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -15,6 +15,7 @@ from voxclone import __version__
 from voxclone.api.errors import install_error_handlers
 from voxclone.api.limits import BodySizeLimit, RateLimitHeaders
 from voxclone.api.metrics import HTTPMetrics
+from voxclone.api.openapi import install_openapi
 from voxclone.api.request_log import RequestLog
 from voxclone.api.routes import billing as billing_routes
 from voxclone.api.routes import (
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_request_bytes)
     if settings.cors_origins:

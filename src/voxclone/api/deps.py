@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from voxclone.core.errors import KeyRateLimited, PermissionDenied
@@ -53,7 +54,37 @@ async def authenticate(connection: HTTPConnection, services: Services, *, method
     return await services.keys.authenticate(key)
 
 
-async def get_principal(request: Request, services: ServicesDep) -> Principal:
+# Declared for the OpenAPI document only (security schemes a client or fuzzer can use);
+# ``authenticate`` reads the same headers and cookie itself, in its own order.
+_BEARER = HTTPBearer(
+    scheme_name="Bearer", auto_error=False, description="Authorization: Bearer <key>"
+)
+_X_API_KEY = APIKeyHeader(
+    name="X-API-Key", scheme_name="XApiKey", auto_error=False, description="A voxclone key."
+)
+_XI_API_KEY = APIKeyHeader(
+    name="xi-api-key",
+    scheme_name="XiApiKey",
+    auto_error=False,
+    description="ElevenLabs' header: a voxclone key.",
+)
+_STUDIO = APIKeyCookie(
+    name=STUDIO_COOKIE,
+    scheme_name="StudioSession",
+    auto_error=False,
+    description="The web studio's session (POST /v1/studio/session); with X-CSRF-Token on "
+    "requests that change state.",
+)
+
+
+async def get_principal(
+    request: Request,
+    services: ServicesDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
+    _x_api_key: Annotated[str | None, Security(_X_API_KEY)] = None,
+    _xi_api_key: Annotated[str | None, Security(_XI_API_KEY)] = None,
+    _studio: Annotated[str | None, Security(_STUDIO)] = None,
+) -> Principal:
     principal = await authenticate(request, services, method=request.method)
     request.state.principal = principal
     return principal
