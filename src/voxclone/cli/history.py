@@ -1,5 +1,5 @@
 """``voxclone history``: the key's generation history (list, play to a file, delete), in
-process on the server's database and storage, as the other commands are."""
+process or on a remote server (``--server``), as the other commands are."""
 
 from __future__ import annotations
 
@@ -10,16 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from voxclone.db.history import HistoryFilter
-from voxclone.db.tables import HistoryItem
-from voxclone.services.container import Services
+from voxclone.cli.runner import KeyOption, run
+from voxclone.client import HistoryItem
 
 history_app = typer.Typer(help="Your generation history.", no_args_is_help=True)
-
-KeyOption = Annotated[
-    str | None,
-    typer.Option("--key", help="User key (vx_...); default: VOXCLONE_API_KEY."),
-]
 
 
 def render_items(items: list[HistoryItem]) -> Table:
@@ -32,7 +26,7 @@ def render_items(items: list[HistoryItem]) -> Table:
         voice = item.voice_name or item.voice_id or "-"
         marks = ("★" if item.starred else "") + (" hit" if item.cache_hit else "")
         table.add_row(
-            item.id,
+            item.history_id,
             item.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             f"{voice} (deleted)" if item.voice_deleted else voice,
             item.entry,
@@ -55,16 +49,13 @@ def list_history(
     limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
 ) -> None:
     """Your newest items, as a table."""
-    from voxclone.cli.main import _run, _user_key_id
-
-    async def work(s: Services) -> list[HistoryItem]:
-        key_id = await _user_key_id(s, key)
-        found = HistoryFilter(
-            search=search, voice_id=voice, backend=backend, starred=True if starred else None
-        )
-        return (await s.history.page(key_id=key_id, filter=found, limit=limit)).items
-
-    Console().print(render_items(_run(work)))
+    items = run(
+        lambda b: b.history_list(
+            search=search, voice=voice, backend=backend, starred=starred, limit=limit
+        ),
+        key=key,
+    )
+    Console().print(render_items(items))
 
 
 @history_app.command()
@@ -74,13 +65,7 @@ def play(
     key: KeyOption = None,
 ) -> None:
     """Write an item's audio to a file."""
-    from voxclone.cli.main import _run, _user_key_id
-
-    async def work(s: Services) -> tuple[bytes, str]:
-        key_id = await _user_key_id(s, key)
-        return await s.history.audio(key_id=key_id, history_id=history_id)
-
-    data, fmt = _run(work)
+    data, fmt = run(lambda b: b.history_audio(history_id), key=key)
     output.write_bytes(data)
     typer.echo(f"wrote {len(data)} bytes of {fmt} to {output}")
 
@@ -91,14 +76,7 @@ def delete(
     key: KeyOption = None,
 ) -> None:
     """Delete items (items a story uses are kept)."""
-    from voxclone.cli.main import _run, _user_key_id
-
-    async def work(s: Services) -> tuple[list[str], list[str]]:
-        key_id = await _user_key_id(s, key)
-        done = await s.history.delete(key_id=key_id, ids=history_ids)
-        return done.deleted, done.in_use
-
-    deleted, in_use = _run(work)
-    typer.echo(f"deleted {len(deleted)} item(s)")
-    for history_id in in_use:
+    done = run(lambda b: b.history_delete(history_ids), key=key)
+    typer.echo(f"deleted {len(done.deleted)} item(s)")
+    for history_id in done.in_use:
         typer.echo(f"kept {history_id}: a story uses it")

@@ -1,27 +1,28 @@
-"""The ``voxclone`` command. Every command reads the same Settings as the server."""
+"""The ``voxclone`` command. In process (the default) every command reads the same Settings as
+the server; with ``--server URL`` (or VOXCLONE_SERVER) the same commands act on a remote
+deployment over HTTP, through ``voxclone.client`` (see ``cli/backend.py``)."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from voxclone.cli.backend import Target
 from voxclone.cli.history import history_app
+from voxclone.cli.jobs import jobs_app
 from voxclone.cli.provider import provider_app
+from voxclone.cli.runner import KeyOption, choose, console, progress_bar, run
 from voxclone.cli.stories import stories_app
 from voxclone.config import Settings
-from voxclone.core.errors import NotFound, VoxcloneError
+from voxclone.core.errors import VoxcloneError
 from voxclone.logs import configure_logging
-from voxclone.services.container import Services, build_services
-from voxclone.services.keys import Principal
-from voxclone.services.synthesis_request import SynthesisRequest
 
 app = typer.Typer(help="voxclone: self-hosted voice cloning.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys (admin).", no_args_is_help=True)
@@ -31,54 +32,30 @@ app.add_typer(voices_app, name="voices")
 app.add_typer(provider_app, name="provider")
 app.add_typer(history_app, name="history")
 app.add_typer(stories_app, name="stories")
-
-console = Console(stderr=True)
-T = TypeVar("T")
-
-KeyOption = Annotated[
-    str | None,
-    typer.Option("--key", help="User key (vx_...); default: VOXCLONE_API_KEY."),
-]
+app.add_typer(jobs_app, name="jobs")
 
 
-def _run(work: Callable[[Services], Awaitable[T]]) -> T:
-    """Build the services from settings, run ``work`` with them, and close them."""
-
-    async def main() -> T:
-        services = build_services(Settings())
-        await services.start(run_jobs=False)
-        try:
-            return await work(services)
-        finally:
-            await services.close()
-
-    try:
-        return asyncio.run(main())
-    except VoxcloneError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
-
-
-async def _user_key_id(services: Services, key: str | None) -> str:
-    principal = await _user(services, key)
-    assert principal.key_id is not None
-    return principal.key_id
-
-
-async def _user(services: Services, key: str | None) -> Principal:
-    """The user key the CLI acts as (``--key`` or VOXCLONE_API_KEY), with its limits."""
-    token = key or (
-        services.settings.api_key.get_secret_value() if services.settings.api_key else None
-    )
-    if not token:
-        raise VoxcloneError(
-            "no user key: pass --key vx_... or set VOXCLONE_API_KEY "
-            "(create one with `voxclone keys create`)"
-        )
-    principal = await services.keys.authenticate(token)
-    if principal.key_id is None:
-        raise VoxcloneError("the admin key cannot own voices; use a user key (vx_...)")
-    return principal
+@app.callback()
+def choose_target(
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="VOXCLONE_SERVER",
+            help="Act on this deployment over HTTP (http://host:8000) instead of in process.",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="VOXCLONE_API_KEY",
+            help="The key to act as (vx_...; the admin key for `keys`).",
+        ),
+    ] = None,
+) -> None:
+    """voxclone: self-hosted voice cloning."""
+    choose(Target(server=server or None, api_key=api_key or None))
 
 
 @app.command()
@@ -107,6 +84,7 @@ def serve(
         log_level=settings.log_level,
         log_config=None,  # ours (configure_logging), also for uvicorn's own loggers
         access_log=False,  # the app writes one line per request itself (api/request_log.py)
+        timeout_graceful_shutdown=settings.shutdown_grace_s,
         ws="websockets-sansio",  # uvicorn's "auto" picks the deprecated legacy websockets API
     )
 
@@ -150,23 +128,23 @@ def keys_create(
     rate_limit: Annotated[int | None, typer.Option(help="Requests per minute.")] = None,
 ) -> None:
     """Issue a user key and print it (it is shown once)."""
-    issued = _run(lambda s: s.keys.create(label=label, rate_limit_per_minute=rate_limit))
-    console.print(f"key id {issued.record.id} ({issued.record.label or 'no label'})")
-    typer.echo(issued.secret)
+    issued = run(lambda b: b.keys_create(label=label, rate_limit=rate_limit))
+    console.print(f"key id {issued.key_id} ({issued.label or 'no label'})")
+    typer.echo(issued.api_key)
 
 
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (never the keys themselves)."""
-    for k in _run(lambda s: s.keys.list()):
+    for k in run(lambda b: b.keys_list()):
         state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
-        typer.echo(f"{k.id}  {k.prefix}…  {state:<18} {k.label}")
+        typer.echo(f"{k.key_id}  {k.prefix}…  {state:<18} {k.label}")
 
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
     """Revoke a key by id."""
-    _run(lambda s: s.keys.revoke(key_id=key_id))
+    run(lambda b: b.keys_revoke(key_id))
     console.print(f"revoked {key_id}")
 
 
@@ -179,66 +157,43 @@ def voices_add(
     backend: Annotated[str | None, typer.Option(help="Engine; default from settings.")] = None,
     lang: Annotated[str, typer.Option(help="Language code.")] = "en",
 ) -> None:
-    """Create a voice from a reference clip (3–60 s of WAV, MP3, FLAC or OGG)."""
-
-    async def work(s: Services) -> str:
-        key_id = await _user_key_id(s, key)
-        with console.status(f"checking the clip and creating voice {name!r}…"):
-            voice = await s.voices.create(
-                key_id=key_id,
+    """Create a voice from a reference clip (3–60 s of WAV, MP3, FLAC or OGG); a fitting
+    engine shows its progress."""
+    console.print(f"checking the clip and creating voice {name!r}…")
+    with progress_bar("fitting the voice", lazy=True) as fitting:
+        voice = run(
+            lambda b: b.voices_add(
                 name=name,
-                ref_audio=file.read_bytes(),
+                audio=file.read_bytes(),
+                filename=file.name,
                 ref_text=ref_text,
                 backend=backend,
                 lang=lang,
-            )
-        fit_job = (voice.meta or {}).get("fit_job_id")
-        if fit_job:  # a fitting engine: run its job here, showing its progress
-            await _fit_with_progress(s, key_id, voice.id, fit_job)
-        return voice.id
-
-    voice_id = _run(work)
-    console.print(f"voice {name!r} created")
-    typer.echo(voice_id)
-
-
-async def _fit_with_progress(s: Services, key_id: str, voice_id: str, job_id: str) -> None:
-    with Progress(
-        TextColumn("[bold]fitting the voice"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        task = bar.add_task("fit", total=1.0)
-        run = asyncio.create_task(s.runner(job_id))
-        while not run.done():
-            await asyncio.sleep(0.5)
-            voice = await s.voices.get(key_id=key_id, voice_id=voice_id)
-            bar.update(task, completed=voice.progress)
-        await run
-    voice = await s.voices.get(key_id=key_id, voice_id=voice_id)
+                progress=fitting,
+            ),
+            key=key,
+        )
     if voice.status != "ready":
-        raise VoxcloneError(f"fitting failed: {voice.error}")
+        console.print(f"[red]error:[/red] fitting failed: {voice.error}")
+        raise typer.Exit(1)
+    console.print(f"voice {name!r} created")
+    typer.echo(voice.voice_id)
 
 
 @voices_app.command("list")
 def voices_list(key: KeyOption = None) -> None:
     """List your voices."""
-
-    async def work(s: Services) -> list[tuple[str, str, str, float]]:
-        voices = await s.voices.list(key_id=await _user_key_id(s, key))
-        return [(v.id, v.name, v.backend, v.ref_duration_s) for v in voices]
-
-    for voice_id, name, backend, seconds in _run(work):
-        typer.echo(f"{voice_id}  {name:<24} {backend:<10} {seconds:5.1f} s")
+    for v in run(lambda b: b.voices_list(), key=key):
+        typer.echo(f"{v.voice_id}  {v.name:<24} {v.backend:<10} {v.ref_duration_s:5.1f} s")
 
 
-async def _find_voice(s: Services, key_id: str, voice: str) -> str:
-    for v in await s.voices.list(key_id=key_id, limit=1000):
-        if voice in (v.id, v.name):
-            return v.id
-    raise NotFound(f"no voice named {voice!r}; see `voxclone voices list`")
+@voices_app.command("delete")
+def voices_delete(
+    voice: Annotated[str, typer.Argument(help="Voice name or id.")], key: KeyOption = None
+) -> None:
+    """Delete a voice (its history is kept)."""
+    voice_id = run(lambda b: b.voices_delete(voice), key=key)
+    console.print(f"deleted voice {voice_id}")
 
 
 @app.command()
@@ -257,41 +212,22 @@ def say(
 ) -> None:
     """Synthesize TEXT in a voice, with a progress bar, into a file."""
     out_format = fmt or (output.suffix.lstrip(".").lower() or "wav")
-
-    async def work(s: Services) -> tuple[float, bool]:
-        user = await _user(s, key)
-        assert user.key_id is not None
-        voice_id = await _find_voice(s, user.key_id, voice)
-        with Progress(
-            TextColumn("[bold]synthesizing"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("say", total=1.0)
-
-            async def advance(fraction: float) -> None:
-                bar.update(task, completed=fraction)
-
-            result = await s.synthesis.synthesize_now(
-                caller=user,
-                req=SynthesisRequest(
-                    voice_id=voice_id,
-                    text=text,
-                    lang=lang,
-                    backend=backend,
-                    format=out_format,
-                    speed=speed,
-                ),
+    with progress_bar("synthesizing") as advance:
+        spoken = run(
+            lambda b: b.say(
+                text=text,
+                voice=voice,
+                format=out_format,
+                backend=backend,
+                lang=lang,
+                speed=speed,
                 progress=advance,
-            )
-            bar.update(task, completed=1.0)
-        output.write_bytes(result.data)
-        return result.duration_s, result.cache_hit
-
-    duration, hit = _run(work)
-    console.print(f"wrote {output} ({duration:.1f} s of audio{', from cache' if hit else ''})")
+            ),
+            key=key,
+        )
+    output.write_bytes(spoken.data)
+    hit = ", from cache" if spoken.cache_hit else ""
+    console.print(f"wrote {output} ({spoken.duration_s:.1f} s of audio{hit})")
 
 
 @app.command()
@@ -306,40 +242,25 @@ def transcribe(
     backend: Annotated[
         str | None, typer.Option(help="STT engine; default VOXCLONE_DEFAULT_STT_BACKEND.")
     ] = None,
+    key: KeyOption = None,
 ) -> None:
     """Transcribe an audio FILE (WAV, MP3, FLAC or OGG) and print the transcript."""
-    import json
-
-    from voxclone.services import transcript_formats as formats
-    from voxclone.services.transcription import TranscriptionRequest
-
-    writers = {"text": formats.to_text, "srt": formats.to_srt, "vtt": formats.to_vtt}
-    if fmt not in (*writers, "json"):
+    if fmt not in ("text", "srt", "vtt", "json"):
         console.print(f"[red]error:[/red] --format must be text, srt, vtt or json, not {fmt!r}")
         raise typer.Exit(2)
-
-    async def work(s: Services) -> str:
-        with Progress(
-            TextColumn("[bold]transcribing"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("stt", total=1.0)
-            result = await s.transcription.transcribe(
-                data=file.read_bytes(),
-                request=TranscriptionRequest(backend=backend, language=language),
-                progress=lambda fraction: bar.update(task, completed=fraction),
-            )
-        if fmt == "json":
-            body = formats.to_verbose_json(
-                result.transcript, duration_s=result.duration_s, words=False
-            )
-            return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
-        return writers[fmt](result.transcript)
-
-    typer.echo(_run(work), nl=False)
+    with progress_bar("transcribing") as advance:
+        text = run(
+            lambda b: b.transcribe(
+                audio=file.read_bytes(),
+                filename=file.name,
+                language=language,
+                format=fmt,
+                backend=backend,
+                progress=advance,
+            ),
+            key=key,
+        )
+    typer.echo(text, nl=False)
 
 
 @app.command()
@@ -371,27 +292,14 @@ def usage(
     """Characters, audio seconds and requests: your key's current billing period and quota
     (VOXCLONE_API_KEY or --key), or with --all every key's."""
     from voxclone.cli.usage_table import render_summary
-    from voxclone.core.types import parse_id
-    from voxclone.services import usage as metering
 
-    async def work(s: Services) -> metering.UsageSummary:
-        since = metering.parse_bound(start, field="from")
-        until = metering.parse_bound(end, field="to", end=True)
-        if all_keys:
-            groups = metering.parse_groups(group_by, allowed=metering.GROUPS, default=("key",))
-            return await s.usage.summary(
-                key_id=parse_id(key_id, what="key_id") if key_id else None,
-                start=since,
-                end=until,
-                group_by=groups,
-            )
-        groups = metering.parse_groups(
-            group_by, allowed=metering.USER_GROUPS, default=("backend", "day")
-        )
-        user = await _user(s, key)
-        return await s.usage.summary(key=user, start=since, end=until, group_by=groups)
-
-    Console().print(render_summary(_run(work)))
+    summary = run(
+        lambda b: b.usage(
+            all_keys=all_keys, start=start, end=end, group_by=group_by, key_id=key_id
+        ),
+        key=key,
+    )
+    Console().print(render_summary(summary, group_by))
 
 
 @app.command()

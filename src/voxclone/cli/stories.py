@@ -1,30 +1,23 @@
 """``voxclone stories``: make a story from a script, list stories, render one to a file with a
-progress bar. In process on the server's database and storage, as the other commands are; a
-render runs here, as a job of the key's, through the same pipeline as the server's."""
+progress bar. In process (a render runs here, as a job of the key's, through the same
+pipeline as the server's) or on a remote server with ``--server`` (the server renders)."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from voxclone.cli.backend import Backend, StoryMade
+from voxclone.cli.runner import KeyOption, progress_bar, run
 from voxclone.core.errors import InvalidInput
-from voxclone.core.types import JobStatus
-from voxclone.db import jobs as job_queries
-from voxclone.services.container import Services
 
 stories_app = typer.Typer(help="Multi-voice stories.", no_args_is_help=True)
 console = Console()
-
-KeyOption = Annotated[
-    str | None,
-    typer.Option("--key", help="User key (vx_...); default: VOXCLONE_API_KEY."),
-]
 
 
 def parse_cast(cast: list[str]) -> dict[str, str]:
@@ -52,41 +45,25 @@ def create(
     key: KeyOption = None,
 ) -> None:
     """Make a story from a script: one track per speaker, the lines one after another."""
-    from voxclone.cli.main import _run, _user_key_id
+    text = script.read_text(encoding="utf-8")
 
-    async def work(s: Services) -> tuple[str, int, int]:
-        key_id = await _user_key_id(s, key)
-        voices = {
-            speaker: (await s.voices.find(key_id=key_id, voice=wanted)).id
-            for speaker, wanted in parse_cast(cast).items()
-        }
-        text = script.read_text(encoding="utf-8")
-        s.stories.check_script(text, voices)
-        story = await s.stories.create(key_id=key_id, name=name, description=None, settings={})
-        view = await s.stories.import_script(
-            key_id=key_id, story_id=story.story.id, script=text, voices=voices, gap_s=gap
-        )
-        return view.story.id, len(view.tracks), len(view.clips)
+    def work(b: Backend) -> Awaitable[StoryMade]:
+        return b.stories_create(name=name, script=text, cast=parse_cast(cast), gap=gap)
 
-    story_id, tracks, clips = _run(work)
-    console.print(f"story [bold]{story_id}[/bold]: {tracks} tracks, {clips} clips")
+    made = run(work, key=key)
+    console.print(f"story [bold]{made.story_id}[/bold]: {made.tracks} tracks, {made.clips} clips")
 
 
 @stories_app.command("list")
 def list_stories(key: KeyOption = None) -> None:
     """Your stories, newest first."""
-    from voxclone.cli.main import _run, _user_key_id
-
-    async def work(s: Services) -> Table:
-        key_id = await _user_key_id(s, key)
-        table = Table(title="Stories")
-        for column in ("id", "name", "created (UTC)"):
-            table.add_column(column, no_wrap=column == "id")
-        for story in await s.stories.list_stories(key_id=key_id):
-            table.add_row(story.id, story.name, story.created_at.strftime("%Y-%m-%d %H:%M"))
-        return table
-
-    console.print(_run(work))
+    table = Table(title="Stories")
+    for column in ("id", "name", "created (UTC)"):
+        table.add_column(column, no_wrap=column == "id")
+    for story in run(lambda b: b.stories_list(), key=key):
+        created = story.created_at.strftime("%Y-%m-%d %H:%M") if story.created_at else "-"
+        table.add_row(story.story_id, story.name, created)
+    console.print(table)
 
 
 @stories_app.command()
@@ -99,41 +76,10 @@ def render(
     key: KeyOption = None,
 ) -> None:
     """Render the story (only clips that changed are synthesized again) into a file."""
-    from voxclone.cli.main import _run, _user
-
     out_format = fmt or (output.suffix.lstrip(".").lower() or "wav")
-
-    async def work(s: Services) -> float:
-        caller = await _user(s, key)
-        assert caller.key_id is not None
-        job = await s.story_renderer.request(
-            caller=caller, key_id=caller.key_id, story_id=story_id, asked={"format": out_format}
+    with progress_bar("rendering") as advance:
+        data, seconds = run(
+            lambda b: b.stories_render(story_id, format=out_format, progress=advance), key=key
         )
-        with Progress(
-            TextColumn("[bold]rendering"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("render", total=1.0)
-            running = asyncio.create_task(s.runner(job.id))
-            while not running.done():
-                await asyncio.sleep(0.2)
-                async with s.sessions() as session:
-                    row = await job_queries.get_job(session, job_id=job.id)
-                if row is not None:
-                    bar.update(task, completed=row.progress)
-            await running
-            bar.update(task, completed=1.0)
-        finished = await s.jobs.get(key_id=caller.key_id, job_id=job.id)
-        if finished.status != JobStatus.READY:
-            raise InvalidInput(f"the render failed: {finished.error}", job_id=job.id)
-        audio = await s.jobs.audio(key_id=caller.key_id, job_id=job.id)
-        with output.open("wb") as f:
-            async for chunk in audio.chunks:
-                f.write(chunk)
-        return finished.audio_duration_s or 0.0
-
-    seconds = _run(work)
+    output.write_bytes(data)
     console.print(f"wrote {output} ({seconds:.1f} s of audio)")

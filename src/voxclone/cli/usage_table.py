@@ -1,4 +1,5 @@
-"""``voxclone usage``'s output: a usage summary as rich tables."""
+"""``voxclone usage``'s output: a usage summary (the API's shape, in process or remote) as rich
+tables."""
 
 from __future__ import annotations
 
@@ -6,15 +7,19 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from voxclone.services.usage import UsageSummary, UsageTotals
+from voxclone.client import Usage, UsageTotals
+from voxclone.client.account import UsageGroup
 
 TITLES = {"day": "day (UTC)", "backend": "backend", "voice": "voice", "kind": "kind", "key": "key"}
+FIELDS = {"day": "day", "backend": "backend", "voice": "voice_id", "kind": "kind", "key": "key_id"}
+ORDER = ("key", "backend", "day", "voice", "kind")
 
 
-def render_summary(summary: UsageSummary) -> RenderableType:
-    """A heading (the range, and a key's quota), then one table per grouping."""
+def render_summary(summary: Usage, group_by: str | None = None) -> RenderableType:
+    """A heading (the range, and a key's quota), then one table per grouping, in the order
+    ``group_by`` asked for them."""
     who = f"key {summary.key_id}" if summary.key_id else "all keys"
-    span = f"{summary.start:%Y-%m-%d %H:%M} to {summary.end:%Y-%m-%d %H:%M} UTC"
+    span = f"{summary.from_:%Y-%m-%d %H:%M} to {summary.to:%Y-%m-%d %H:%M} UTC"
     lines = [Text(f"usage of {who}, {span}")]
     if summary.quota is not None:
         quota = summary.quota
@@ -27,13 +32,21 @@ def render_summary(summary: UsageSummary) -> RenderableType:
             )
         )
     parts: list[RenderableType] = [*lines]
-    for name, groups in summary.groups.items():
-        table = _table(TITLES.get(name, name))
+    asked = [g.strip() for g in (group_by or "").split(",") if g.strip()]
+    names = [n for n in (*asked, *ORDER) if n in FIELDS]
+    shown = 0
+    for name in dict.fromkeys(names):
+        groups: list[UsageGroup] | None = getattr(summary, f"by_{name}")
+        if groups is None:
+            continue
+        table = _table(TITLES[name])
         for group in groups:
-            _row(table, group.value or "-", group.totals)
+            value = getattr(group, FIELDS[name])
+            _row(table, str(value) if value is not None else "-", group)
         _row(table, "total", summary.totals, bold=True)
         parts += [Text(""), table]
-    if not summary.groups:
+        shown += 1
+    if not shown:
         table = _table("")
         _row(table, "total", summary.totals, bold=True)
         parts += [Text(""), table]

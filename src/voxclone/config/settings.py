@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     data_dir: Path = Field(Path("./data"), description="Database, audio and generated secrets.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    shutdown_grace_s: int = Field(
+        30,
+        ge=0,
+        description="On SIGTERM: stop accepting, give requests in flight this long to finish, "
+        "then hand running jobs back (pending again) and exit.",
+    )
     log_format: Literal["text", "json"] = Field(
         "text",
         description="json: one JSON object per log line (request log fields as keys), for a "
