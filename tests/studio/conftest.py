@@ -72,8 +72,10 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(speech_wav: Path) -> Iterator[Browser]:
+    """One Chromium per test module. Not per session: Playwright's sync API keeps an event loop
+    running while it is open, and the async tests after these modules need their own."""
     assert CHROMIUM.exists(), "the studio tests need Debian's chromium: apt-get install chromium"
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(
