@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 from voxclone import __version__
 from voxclone.engines.base import RemoteEngine
 from voxclone.engines.registry import EngineRegistry
+from voxclone.services.latency import LatencyRecorder
 
 SYNTHESIS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 QUEUE_WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
@@ -35,6 +36,8 @@ class Metrics:
         self, *, engines: EngineRegistry | None = None, version: str = __version__
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.latency = LatencyRecorder()
+        """Each engine's recent call times, for the percentiles of GET /v1/engines."""
         reg = self.registry
         self._http_requests = Counter(
             "voxclone_http_requests",
@@ -101,6 +104,11 @@ class Metrics:
         self._audio.labels(backend).inc(max(0.0, audio_s))
         self._characters.labels(backend).inc(characters)
         self._synthesis_time.labels(backend).observe(wall_s)
+        self.latency.record(backend, wall_s)
+
+    def note_engine_call(self, *, engine: str, wall_s: float) -> None:
+        """A speech engine's call other than a synthesis (a transcription, a denoise)."""
+        self.latency.record(engine, wall_s)
 
     def note_cache_lookup(self, *, hit: bool) -> None:
         self._cache.labels("hit" if hit else "miss").inc()

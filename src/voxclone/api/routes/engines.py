@@ -1,4 +1,5 @@
-"""GET /v1/engines (admin): every engine, its URLs, their health and recent latency."""
+"""GET /v1/engines (admin): every engine, its URLs, their health and recent latency (the
+engine's own percentiles over this process's last calls, and each remote URL's)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ async def list_engines(
 ) -> EngineList:
     default = services.settings.default_backend
     reports = await engine_reports(services.engines, default_backend=default, probe=probe)
+    latency = {r.name: services.metrics.latency.stats(r.name) for r in reports}
     return EngineList(
         status=overall_status(reports),
         default_backend=default,
@@ -32,6 +34,10 @@ async def list_engines(
                 available=r.available,
                 detail=r.detail,
                 version=r.version,
+                latency_p50_ms=stats.p50_ms if (stats := latency[r.name]) else None,
+                latency_p95_ms=stats.p95_ms if stats else None,
+                latency_p99_ms=stats.p99_ms if stats else None,
+                latency_samples=stats.samples if stats else 0,
                 urls=[
                     EndpointPublic(
                         url=u.url,
