@@ -78,6 +78,7 @@ def test_sentence_splitting_never_fails_and_loses_no_words(text: str, max_chars:
     normalized = normalize_text(text)
     sentences = split_sentences(normalized, max_chars=max_chars)
     assert all(isinstance(s, str) and s.strip() for s in sentences)
+
     # Sentences with nothing to say (":", "…") are dropped; no letter or digit is.
     def spoken(t: str) -> str:
         return "".join(ch for ch in t if ch.isalnum())
