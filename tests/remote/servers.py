@@ -25,7 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, as uvicorn's own sockets have: asyncio sets TCP_NODELAY only on sockets whose
+    # proto says TCP, and without it every keep-alive answer waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     return sock
@@ -41,12 +43,15 @@ class ThreadServer:
     """``with ThreadServer(app) as url:`` serves ``app`` on ``url`` until the block ends;
     WebSockets only with ``ws="websockets-sansio"``."""
 
-    def __init__(self, app: Any, *, ws: str = "none") -> None:
+    def __init__(self, app: Any, *, ws: str = "none", tls: tuple[Path, Path] | None = None) -> None:
+        """``tls``: (certificate, key) PEM files to serve HTTPS (and wss) instead."""
         self._sock = _bound_socket()
         self.port = int(self._sock.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         config = uvicorn.Config(
             app,
+            ssl_certfile=str(tls[0]) if tls else None,
+            ssl_keyfile=str(tls[1]) if tls else None,
             log_level="warning",
             access_log=False,
             ws=ws,

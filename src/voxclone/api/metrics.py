@@ -23,7 +23,12 @@ def route_label(scope: Scope) -> str:
     """The template of the route that handled ``scope``, or ``UNMATCHED``."""
     route = scope.get("route")
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return template if isinstance(template, str) and template else UNMATCHED
+    if not isinstance(template, str) or not template:
+        return UNMATCHED
+    # A route of a mounted app (the ElevenLabs API at /elevenlabs) under its mount's path.
+    root = str(scope.get("root_path", ""))
+    app_root = str(scope.get("app_root_path", root))
+    return (root[len(app_root) :] if root.startswith(app_root) else "") + template
 
 
 class HTTPMetrics:
