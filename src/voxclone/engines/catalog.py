@@ -30,7 +30,7 @@ def builtin_specs(settings: Settings) -> list[EngineSpec]:
             name="whisper",
             target="voxclone.engines.whisper:WhisperEngine",
             kind="stt",
-            options=settings.whisper.model_dump(),
+            options={**settings.whisper.model_dump(), "data_dir": settings.data_dir},
         ),
         EngineSpec(
             name="resemblyzer", target="voxclone.engines.speaker:ResemblyzerEmbedder", kind="embed"

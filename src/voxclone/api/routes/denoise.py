@@ -59,6 +59,7 @@ async def denoise_file(request: Request, services: ServicesDep, user: UserKey) -
     finally:
         await form.close()
     assert user.key_id is not None
+    services.metrics.note_engine_call(engine=result.backend, wall_s=result.processing_ms / 1000)
     await services.recorder.record_usage(  # a denoiser keeps the length: as many seconds out as in
         UsageRecord(
             key_id=user.key_id,

@@ -1,54 +1,84 @@
-"""Speech to text over HTTP: OpenAI's ``/v1/audio/transcriptions`` and the provider spec's
-``/v1/transcribe``, both on the STT engines of the registry."""
+"""Speech to text over HTTP: OpenAI's ``/v1/audio/transcriptions`` (with ``stream=true`` as
+server-sent events) and ``/v1/audio/translations``, and the provider spec's ``/v1/transcribe``,
+all on the STT engines of the registry."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData, UploadFile
 
 from voxclone.api.deps import ServicesDep, UserKey
+from voxclone.api.sse import sse_response
+from voxclone.api.stt_responses import formatted, stt_headers
 from voxclone.api.uploads import read_form, read_upload, text_field
 from voxclone.core.errors import AudioTooLarge, InvalidAudio, InvalidInput, MissingField
+from voxclone.services.diarization import Diarization, diarize
 from voxclone.services.keys import Principal
-from voxclone.services.transcript_formats import (
-    RESPONSE_FORMATS,
-    to_json,
-    to_srt,
-    to_text,
-    to_verbose_json,
-    to_vtt,
+from voxclone.services.transcript_formats import RESPONSE_FORMATS
+from voxclone.services.transcription import (
+    PreparedTranscription,
+    TranscriptionRequest,
+    TranscriptionResult,
 )
-from voxclone.services.transcription import TranscriptionRequest, TranscriptionResult
+from voxclone.services.transcription_stream import TextDelta, stream_transcription
 from voxclone.services.usage import UsageRecord
 
 router = APIRouter(tags=["speech-to-text"])
 
 GRANULARITIES = ("segment", "word")
+STREAM_RESPONSE_FORMATS = ("json", "text")
+"""The formats a streamed transcription can have: its events carry plain text."""
+DIARIZE_RESPONSE_FORMATS = ("verbose_json", "srt", "vtt")
+"""The formats with segments, which a diarization labels."""
 
 
 @router.post(
     "/v1/audio/transcriptions",
-    responses={200: {"content": {"application/json": {}, "text/plain": {}, "text/vtt": {}}}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {},
+                "text/plain": {},
+                "text/vtt": {},
+                "text/event-stream": {},
+            }
+        }
+    },
 )
 async def create_transcription(request: Request, services: ServicesDep, user: UserKey) -> Response:
     """OpenAI-compatible. Multipart: ``file``, ``model`` (``whisper-1`` or an STT engine name),
     ``language``, ``prompt``, ``response_format`` (json, text, srt, vtt, verbose_json),
-    ``temperature``, ``timestamp_granularities[]`` (segment, word; with verbose_json)."""
+    ``temperature``, ``timestamp_granularities[]`` (segment, word; with verbose_json; ``words``
+    at the top level as OpenAI returns them), ``stream`` (true: server-sent events
+    ``transcript.text.delta`` per decoded segment, then ``transcript.text.done``; json or text
+    only), ``diarize`` (true: each segment labelled with its speaker, an enrolled speaker's name
+    where the voice matches one, else A, B…; verbose_json, srt or vtt)."""
     stt = services.transcription
     form = await _read(request, services, field="file")
     try:
         backend = stt.backend_for_model(text_field(form, "model"))
-        response_format = (text_field(form, "response_format") or "json").strip().lower()
-        if response_format not in RESPONSE_FORMATS:
-            raise InvalidInput(
-                f"response_format {response_format!r} is not one of {', '.join(RESPONSE_FORMATS)}",
-                field="response_format",
-                supported=list(RESPONSE_FORMATS),
-            )
+        response_format = _response_format(form)
         granularities = _granularities(form)
+        stream = _flag(text_field(form, "stream"), field="stream")
+        diarize = _flag(text_field(form, "diarize"), field="diarize")
+        if diarize and response_format not in DIARIZE_RESPONSE_FORMATS:
+            raise InvalidInput(
+                f"response_format {response_format!r} has no segments to label; with "
+                f"diarize=true use {', '.join(DIARIZE_RESPONSE_FORMATS)}",
+                field="diarize",
+                supported=list(DIARIZE_RESPONSE_FORMATS),
+            )
+        if stream and response_format not in STREAM_RESPONSE_FORMATS:
+            raise InvalidInput(
+                f"response_format {response_format!r} cannot be streamed; with stream=true use "
+                f"{' or '.join(STREAM_RESPONSE_FORMATS)}",
+                field="stream",
+                supported=list(STREAM_RESPONSE_FORMATS),
+            )
         transcribe = TranscriptionRequest(
             backend=backend,
             language=text_field(form, "language") or None,
@@ -60,25 +90,74 @@ async def create_transcription(request: Request, services: ServicesDep, user: Us
         data = await _file(form, "file")
     finally:
         await form.close()
-    result = await stt.transcribe(data=data, request=transcribe)
+    prepared = stt.prepare(data=data, request=transcribe)  # refusals before any event
+    if stream:
+        return sse_response(_events(services, user, prepared), headers={"X-Backend": backend})
+    result = await stt.run(prepared)
+    diarization = await _diarized(services, user, prepared, result) if diarize else None
     await _meter(services, user, result, entry="openai")
-    headers = _headers(result)
-    transcript = result.transcript
-    if response_format == "text":
-        return PlainTextResponse(to_text(transcript), headers=headers)
-    if response_format == "srt":
-        return PlainTextResponse(to_srt(transcript), headers=headers)
-    if response_format == "vtt":
-        return PlainTextResponse(to_vtt(transcript), media_type="text/vtt", headers=headers)
-    if response_format == "verbose_json":
-        body = to_verbose_json(
-            transcript,
-            duration_s=result.duration_s,
-            words=transcribe.word_timestamps,
-            segments=not granularities or "segment" in granularities,
+    return formatted(
+        result, response_format, granularities, task="transcribe", diarization=diarization
+    )
+
+
+@router.post(
+    "/v1/audio/translations",
+    responses={200: {"content": {"application/json": {}, "text/plain": {}, "text/vtt": {}}}},
+)
+async def create_translation(request: Request, services: ServicesDep, user: UserKey) -> Response:
+    """OpenAI-compatible: speech in any language as English text (Whisper's translate task).
+    Multipart: ``file``, ``model`` (``whisper-1`` or an STT engine name), ``prompt`` (in
+    English), ``response_format`` (json, text, srt, vtt, verbose_json), ``temperature``. Needs a
+    multilingual model: an English-only one is refused with 422 ``unsupported_language``."""
+    stt = services.transcription
+    form = await _read(request, services, field="file")
+    try:
+        backend = stt.backend_for_model(text_field(form, "model"))
+        response_format = _response_format(form)
+        translate = TranscriptionRequest(
+            backend=backend,
+            prompt=text_field(form, "prompt") or None,
+            temperature=_temperature(text_field(form, "temperature")),
+            task="translate",
         )
-        return JSONResponse(body, headers=headers)
-    return JSONResponse(to_json(transcript), headers=headers)
+        stt.check_request(translate)
+        data = await _file(form, "file")
+    finally:
+        await form.close()
+    result = await stt.run(stt.prepare(data=data, request=translate))
+    await _meter(services, user, result, entry="openai")
+    return formatted(result, response_format, set(), task="translate")
+
+
+async def _diarized(
+    services: ServicesDep,
+    user: Principal,
+    prepared: PreparedTranscription,
+    result: TranscriptionResult,
+) -> Diarization:
+    assert user.key_id is not None
+    biometrics = services.biometrics
+    embedder, enrolled = await biometrics.enrolled_prints(key_id=user.key_id)
+    return await diarize(
+        prepared.audio,
+        result.transcript.segments,
+        embedder=embedder,
+        enrolled=enrolled,
+        match_threshold=biometrics.settings.threshold,
+    )
+
+
+async def _events(
+    services: ServicesDep, user: Principal, prepared: PreparedTranscription
+) -> AsyncIterator[dict[str, Any]]:
+    """OpenAI's transcription stream events; metered once the whole transcript is done."""
+    async for item in stream_transcription(services.transcription, prepared):
+        if isinstance(item, TextDelta):
+            yield {"type": "transcript.text.delta", "delta": item.text}
+            continue
+        await _meter(services, user, item, entry="openai")
+        yield {"type": "transcript.text.done", "text": item.transcript.text}
 
 
 @router.post("/v1/transcribe")
@@ -108,7 +187,7 @@ async def transcribe(request: Request, services: ServicesDep, user: UserKey) -> 
             for i, s in enumerate(result.transcript.segments)
         ],
     }
-    return JSONResponse(body, headers=_headers(result))
+    return JSONResponse(body, headers=stt_headers(result))
 
 
 async def _meter(
@@ -116,6 +195,7 @@ async def _meter(
 ) -> None:
     """Record a transcription that succeeded: the seconds of audio it heard."""
     assert user.key_id is not None
+    services.metrics.note_engine_call(engine=result.backend, wall_s=result.processing_s)
     await services.recorder.record_usage(
         UsageRecord(
             key_id=user.key_id,
@@ -145,6 +225,26 @@ async def _file(form: FormData, field: str) -> bytes:
     return data
 
 
+def _response_format(form: FormData) -> str:
+    response_format = (text_field(form, "response_format") or "json").strip().lower()
+    if response_format not in RESPONSE_FORMATS:
+        raise InvalidInput(
+            f"response_format {response_format!r} is not one of {', '.join(RESPONSE_FORMATS)}",
+            field="response_format",
+            supported=list(RESPONSE_FORMATS),
+        )
+    return response_format
+
+
+def _flag(value: str | None, *, field: str) -> bool:
+    if value is None or not value.strip():
+        return False
+    text = value.strip().lower()
+    if text not in ("true", "false", "1", "0"):
+        raise InvalidInput(f"{field} must be true or false, got {value!r}", field=field)
+    return text in ("true", "1")
+
+
 def _granularities(form: FormData) -> set[str]:
     values = [
         v
@@ -172,11 +272,3 @@ def _temperature(value: str | None) -> float | None:
         raise InvalidInput(
             f"temperature must be a number, got {value!r}", field="temperature"
         ) from None
-
-
-def _headers(result: TranscriptionResult) -> dict[str, str]:
-    return {
-        "X-Audio-Duration": f"{result.duration_s:.3f}",
-        "X-Backend": result.backend,
-        "X-Processing-Time-Ms": str(round(result.processing_s * 1000)),
-    }
