@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voxclone.core.errors import NotFound
 from voxclone.core.types import VoiceStatus
-from voxclone.db.tables import Voice, VoicePrompt, utcnow
+from voxclone.db.tables import CacheEntry, Voice, VoicePrompt, utcnow
 
 UPDATABLE_VOICE_FIELDS = frozenset(
     {
@@ -168,12 +168,15 @@ async def update_voice(session: AsyncSession, *, voice: Voice, **changes: Any) -
 
 
 async def delete_voice(session: AsyncSession, *, voice: Voice) -> bool:
-    """Delete the voice; its prompts, jobs and cache entries go with it (ON DELETE CASCADE).
+    """Delete the voice; its prompts and jobs go with it (ON DELETE CASCADE), and its cache
+    entries are deleted here (the cache's ``voice_id`` has no foreign key: stock voices have
+    no row).
 
     Look the voice up owner-scoped first (``get_voice``); it may come from another session.
     Returns False when the row was already gone. Blobs are the caller's business: collect
     ``ref_audio_key``, ``jobs.list_job_audio_keys`` and the cache entries' audio first.
     """
+    await session.execute(delete(CacheEntry).where(CacheEntry.voice_id == voice.id))
     statement = delete(Voice).where(Voice.id == voice.id)
     options = {"synchronize_session": "fetch"}
     result = cast(CursorResult[Any], await session.execute(statement, execution_options=options))
