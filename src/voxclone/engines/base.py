@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from voxclone.core.types import Audio, FloatArray
+from voxclone.engines.alignment import Alignment
 
 VoicePrompt = dict[str, Any]
 ProgressCallback = Callable[[float], None]
@@ -77,6 +78,20 @@ class TTSEngine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class TimedTTSEngine(TTSEngine, Protocol):
+    """A TTS engine that can say when each character of the text is heard (Kokoro and Piper,
+    from their predicted phoneme durations). Remote engines send audio without timing."""
+
+    def synthesize_timed(
+        self, text: str, prompt: VoicePrompt, params: SynthesisParams
+    ) -> Iterator[tuple[Audio, Alignment]]:
+        """The chunks of ``synthesize`` (the same audio), each with the alignment of the text it
+        speaks, times from the chunk's own start; chunks after the first begin with a space.
+        Raises ``TimestampsUnsupported`` when this instance cannot time its speech."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +172,11 @@ class TranscribeOptions:
     word_timestamps: bool = False
     progress: ProgressCallback | None = field(default=None, compare=False)
     """Called with the fraction of the audio transcribed so far (from the engine's thread)."""
+    task: str = "transcribe"
+    """``transcribe``, or ``translate`` (into English; only engines with ``can_translate``)."""
+    on_segment: Callable[[Segment], None] | None = field(default=None, compare=False)
+    """Called with each segment as soon as it is decoded (from the engine's thread), for
+    streaming; engines that decode all at once may never call it."""
 
 
 @runtime_checkable

