@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from voxclone.client import HistoryItem, Job, Key, KeyIssued, StorySummary, Usage, Voice
+from voxclone.client.voices import Consent, ConsentChallenge
 
 Progress = Callable[[float], None]
 
@@ -67,6 +68,8 @@ class Backend(Protocol):
     ) -> Voice: ...
     async def voices_list(self) -> list[Voice]: ...
     async def voices_delete(self, voice: str) -> str: ...
+    async def consent_challenge(self, voice: str) -> ConsentChallenge: ...
+    async def consent(self, voice: str, *, audio: bytes, filename: str) -> Consent: ...
 
     # speech
     async def say(

@@ -10,12 +10,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from voxclone.api.history_schemas import HistoryItemPublic
+from voxclone.api.routes.consent import ConsentPublic
 from voxclone.api.schemas import JobPublic, KeyPublic, VoicePublic
 from voxclone.api.schemas import KeyIssued as KeyIssuedPublic
 from voxclone.api.story_schemas import StorySummary as StorySummaryPublic
 from voxclone.api.usage_schemas import UsagePublic
 from voxclone.cli.backend import Deleted, Progress, Spoken, StoryMade
 from voxclone.client import HistoryItem, Job, Key, KeyIssued, StorySummary, Usage, Voice
+from voxclone.client.voices import Consent, ConsentChallenge
 from voxclone.config import Settings
 from voxclone.core.errors import InvalidInput, NotFound, VoxcloneError
 from voxclone.core.types import JobStatus
@@ -119,6 +121,20 @@ class LocalBackend:
         voice_id = (await self.s.voices.find(key_id=key_id, voice=voice)).id
         await self.s.voices.delete(key_id=key_id, voice_id=voice_id)
         return voice_id
+
+    async def consent_challenge(self, voice: str) -> ConsentChallenge:
+        key_id = await self._key_id()
+        voice_id = (await self.s.voices.find(key_id=key_id, voice=voice)).id
+        c = await self.s.consent.challenge(key_id=key_id, voice_id=voice_id)
+        return ConsentChallenge(
+            consent_id=c.id, voice_id=c.voice_id, phrase=c.phrase, expires_at=c.expires_at
+        )
+
+    async def consent(self, voice: str, *, audio: bytes, filename: str) -> Consent:
+        key_id = await self._key_id()
+        voice_id = (await self.s.voices.find(key_id=key_id, voice=voice)).id
+        c = await self.s.consent.answer(key_id=key_id, voice_id=voice_id, audio=audio)
+        return Consent.model_validate(ConsentPublic.of(c).model_dump(mode="json"))
 
     # speech -------------------------------------------------------------------------------
 

@@ -196,6 +196,33 @@ def voices_delete(
     console.print(f"deleted voice {voice_id}")
 
 
+@voices_app.command("consent-phrase")
+def voices_consent_phrase(
+    voice: Annotated[str, typer.Argument(help="Voice name or id.")], key: KeyOption = None
+) -> None:
+    """A one-time phrase for the voice's owner to record (docs/consent.md)."""
+    challenge = run(lambda b: b.consent_challenge(voice), key=key)
+    console.print(f"Say, in the voice's own voice, and record:\n  [bold]{challenge.phrase}[/bold]")
+    console.print(
+        f"then: voxclone voices consent {voice} RECORDING  (before {challenge.expires_at})"
+    )
+
+
+@voices_app.command("consent")
+def voices_consent(
+    voice: Annotated[str, typer.Argument(help="Voice name or id.")],
+    recording: Annotated[Path, typer.Argument(help="The owner saying the phrase.", exists=True)],
+    key: KeyOption = None,
+) -> None:
+    """Send the recording of the consent phrase; prints the verdict and its scores."""
+    data = recording.read_bytes()
+    consent = run(lambda b: b.consent(voice, audio=data, filename=recording.name), key=key)
+    console.print(
+        f"consent {consent.status}: word error rate {consent.word_error_rate}, speaker score "
+        f"{consent.speaker_score} (at least {consent.speaker_threshold})"
+    )
+
+
 @app.command()
 def say(
     text: str,

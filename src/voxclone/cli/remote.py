@@ -18,6 +18,7 @@ from voxclone.client import (
     Usage,
     Voice,
 )
+from voxclone.client.voices import Consent, ConsentChallenge
 
 WRITERS = {"text": "text", "srt": "srt", "vtt": "vtt"}
 
@@ -66,6 +67,14 @@ class RemoteBackend:
         found = await self.client.voices.find(voice)
         await self.client.voices.delete(found.voice_id)
         return found.voice_id
+
+    async def consent_challenge(self, voice: str) -> ConsentChallenge:
+        found = await self.client.voices.find(voice)
+        return await self.client.voices.consent_challenge(found.voice_id)
+
+    async def consent(self, voice: str, *, audio: bytes, filename: str) -> Consent:
+        found = await self.client.voices.find(voice)
+        return await self.client.voices.consent(found.voice_id, (filename, audio))
 
     async def say(
         self,

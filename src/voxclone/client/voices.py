@@ -63,6 +63,26 @@ class SampleChanged(Model):
     voice: Voice
 
 
+class ConsentChallenge(Model):
+    consent_id: str
+    voice_id: str
+    phrase: str
+    expires_at: datetime
+
+
+class Consent(Model):
+    consent_id: str
+    voice_id: str
+    phrase: str
+    status: str
+    transcript: str | None = None
+    word_error_rate: float | None = None
+    speaker_score: float | None = None
+    speaker_threshold: float | None = None
+    recording_sha256: str | None = None
+    reason: str | None = None
+
+
 BASE = "/v1/voices"
 
 
@@ -218,6 +238,28 @@ def import_(archive: FileInput, *, refit: bool = False) -> Op[Voice]:
     return c.model(Call("POST", f"{BASE}/import", params=params, files=files, timeout=300), Voice)
 
 
+def consent_challenge(voice_id: str) -> Op[ConsentChallenge]:
+    """A one-time phrase for the voice's owner to say (docs/consent.md)."""
+    return c.model(Call("POST", f"{BASE}/{voice_id}/consent/challenge"), ConsentChallenge)
+
+
+def consent(voice_id: str, audio: FileInput, *, consent_id: str | None = None) -> Op[Consent]:
+    """Send the owner's recording of the phrase; ``UnprocessableError`` when it is refused."""
+    files = {"audio": c.upload(audio, default_name="consent.wav")}
+    call = Call(
+        "POST",
+        f"{BASE}/{voice_id}/consent",
+        data=c.form(consent_id=consent_id),
+        files=files,
+        timeout=300,
+    )
+    return c.model(call, Consent)
+
+
+def consents(voice_id: str) -> Op[list[Consent]]:
+    return c.models(Call("GET", f"{BASE}/{voice_id}/consent"), Consent)
+
+
 class Voices(SyncResource):
     create = sync_op(create)
     list = sync_op(list_)
@@ -234,6 +276,9 @@ class Voices(SyncResource):
     delete_sample = sync_op(delete_sample)
     export = sync_op(export)
     import_ = sync_op(import_)
+    consent_challenge = sync_op(consent_challenge)
+    consent = sync_op(consent)
+    consents = sync_op(consents)
 
 
 class AsyncVoices(AsyncResource):
@@ -252,3 +297,6 @@ class AsyncVoices(AsyncResource):
     delete_sample = async_op(delete_sample)
     export = async_op(export)
     import_ = async_op(import_)
+    consent_challenge = async_op(consent_challenge)
+    consent = async_op(consent)
+    consents = async_op(consents)

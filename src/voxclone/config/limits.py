@@ -12,6 +12,19 @@ class LimitSettings(BaseModel):
 
     min_text_chars: int = Field(1, ge=1, description="Shortest text accepted for synthesis.")
     max_text_chars: int = Field(5000, ge=1, description="Longest text accepted for synthesis.")
+    max_output_audio_s: float = Field(
+        900.0,
+        gt=0,
+        description="Most seconds of audio one synthesis may make. Refused up front when the "
+        "text at its speed would clearly pass it (estimate_chars_per_s), and stopped while "
+        "synthesizing when it does.",
+    )
+    estimate_chars_per_s: float = Field(
+        10.0,
+        gt=0,
+        description="Characters of text per second of speech at speed 1, for the up-front "
+        "estimate (a slow reading: real speech is 12-16).",
+    )
     max_reference_bytes: int = Field(
         20 * MB, ge=1, description="Largest reference upload for POST /v1/voices."
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxclone.audio import StreamEncoder
-from voxclone.core.errors import EngineError, VoxcloneError
+from voxclone.core.errors import EngineError, OutputTooLong, VoxcloneError
 from voxclone.core.types import Audio
 from voxclone.engines.base import SynthesisParams, TTSEngine
 
@@ -26,13 +26,21 @@ class EngineChunks:
     """
 
     def __init__(
-        self, engine: TTSEngine, text: str, prompt: dict[str, Any], params: SynthesisParams
+        self,
+        engine: TTSEngine,
+        text: str,
+        prompt: dict[str, Any],
+        params: SynthesisParams,
+        *,
+        max_seconds: float | None = None,
     ) -> None:
         self.engine = engine
         self._text = text
         self._prompt = prompt
         self._params = params
         self._iterator: Iterator[Audio] | None = None
+        self._max_seconds = max_seconds
+        self._seconds = 0.0
 
     def __aiter__(self) -> EngineChunks:
         return self
@@ -48,6 +56,13 @@ class EngineChunks:
             ) from exc
         if chunk is None:
             raise StopAsyncIteration
+        self._seconds += chunk.duration_s
+        if self._max_seconds is not None and self._seconds > self._max_seconds:
+            raise OutputTooLong(
+                f"the audio passed {self._max_seconds:g} s, the most one request may make "
+                "(limits.max_output_audio_s): split the text or raise the speed",
+                limit_s=self._max_seconds,
+            )
         return chunk
 
     async def first(self) -> Audio:

@@ -1,0 +1,29 @@
+"""Trust: spoken consent before a voice is used (docs/consent.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ConsentSettings(BaseModel):
+    required: bool = Field(
+        False,
+        description="Cloned voices may not speak until their owner recorded the consent phrase "
+        "the server issued, in the voice's own voice (stock voices need none).",
+    )
+    max_word_error_rate: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Most word error rate between the recording's transcript and the phrase.",
+    )
+    speaker_threshold: float | None = Field(
+        None,
+        ge=-1,
+        le=1,
+        description="Least cosine score between the recording and the voice's reference "
+        "(None: the biometrics threshold, the equal-error threshold).",
+    )
+    challenge_ttl_s: int = Field(
+        900, ge=30, description="How long a consent phrase may be answered after it was issued."
+    )
