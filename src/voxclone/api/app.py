@@ -12,11 +12,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 
 from voxclone import __version__
+from voxclone.api.elevenlabs.app import mount_elevenlabs
 from voxclone.api.errors import install_error_handlers
 from voxclone.api.limits import BodySizeLimit, RateLimitHeaders
 from voxclone.api.metrics import HTTPMetrics
 from voxclone.api.openapi import install_openapi
 from voxclone.api.request_log import RequestLog
+from voxclone.api.routes import backends as backend_routes
 from voxclone.api.routes import billing as billing_routes
 from voxclone.api.routes import (
     callbacks,
@@ -26,9 +28,11 @@ from voxclone.api.routes import (
     jobs,
     keys,
     openai_speech,
+    openai_voices,
     sovits,
     speakers,
     synthesis,
+    timestamps,
     transcription,
     tts_ws,
     usage,
@@ -37,11 +41,13 @@ from voxclone.api.routes import (
     voices,
     webhooks,
 )
+from voxclone.api.routes import consent as consent_routes
 from voxclone.api.routes import editing as editing_routes
 from voxclone.api.routes import history as history_routes
 from voxclone.api.routes import metrics as metrics_route
 from voxclone.api.routes import stories as story_routes
 from voxclone.api.routes import studio as studio_routes
+from voxclone.api.routes import voice_checks as voice_check_routes
 from voxclone.config import Settings
 from voxclone.services.container import Services, build_services
 from voxclone.web import STATIC_DIR
@@ -103,17 +109,22 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         )
     for module in (health, keys, voices, synthesis, jobs, sovits, engines):
         app.include_router(module.router)
-    for module in (transcription, openai_speech, denoise, speakers, tts_ws):
+    for module in (transcription, openai_speech, openai_voices, denoise, speakers, tts_ws):
         app.include_router(module.router)
+    app.include_router(timestamps.router)
     app.include_router(speakers.jobs_router)
     app.include_router(voice_samples.router)
+    app.include_router(consent_routes.router)
     app.include_router(voice_archives.router)
+    app.include_router(voice_check_routes.router)
+    app.include_router(backend_routes.router)
     app.include_router(webhooks.router)
     app.include_router(history_routes.router)
     app.include_router(editing_routes.router)
     app.include_router(story_routes.router)
     app.include_router(usage.router)
     app.include_router(callbacks.router)
+    mount_elevenlabs(app)  # /elevenlabs: ElevenLabs' API shapes and errors
     if settings.studio.enabled:
         app.include_router(studio_routes.router)
         # Compressed here only: the API's audio streams must not wait on a compressor.

@@ -24,6 +24,8 @@ STATUS: list[tuple[type[e.VoxcloneError], int]] = [
     (e.UrlNotAllowed, 422),
     (e.UrlFetchFailed, 422),
     (e.Unprocessable, 422),
+    (e.OutputTooLong, 422),
+    (e.ConsentRejected, 422),
     (e.PayloadTooLarge, 413),
     (e.AuthenticationError, 401),
     (e.PermissionDenied, 403),

@@ -103,14 +103,19 @@ class KeyIssued(KeyPublic):
 class VoicePublic(BaseModel):
     voice_id: str
     name: str
+    category: str = Field(
+        "cloned",
+        description="cloned (this key's own voice) or stock (a built-in engine's voice, every "
+        "key's, read-only: docs/voices.md)",
+    )
     backend: str
     lang: str
     family: str | None
     ref_text: str | None
     ref_text_auto: bool
-    ref_format: str
-    ref_duration_s: float
-    ref_sample_rate: int
+    ref_format: str | None = Field(description="null for a stock voice (no reference clip)")
+    ref_duration_s: float | None
+    ref_sample_rate: int | None
     status: str = Field(description="fitting, ready or failed")
     progress: float
     error: str | None
@@ -172,9 +177,17 @@ class VoicePatch(BaseModel):
 
 
 class SynthesizeBody(BaseModel):
-    voice_id: str | None = None
+    voice_id: str | None = Field(
+        None,
+        description="A voice id or name of this key's, or a stock voice: af_heart, alloy, "
+        "af_bella(2)+af_sky(1) (docs/voices.md).",
+    )
     text: str | None = None
-    lang: str | None = Field(None, max_length=16)
+    lang: str | None = Field(
+        None,
+        max_length=16,
+        description="absent: the voice's language; auto: detected from the text.",
+    )
     backend: str | None = Field(None, max_length=100)
     format: str = "wav"
     sample_rate: int | None = None
@@ -184,6 +197,19 @@ class SynthesizeBody(BaseModel):
         None,
         max_length=2048,
         description="On a cache miss, the job's JSON is POSTed here, signed, when it ends.",
+    )
+    with_timestamps: bool = Field(
+        False,
+        description="true: synthesize now (no job) and answer JSON: the audio in base64, its "
+        "character alignment and word times (docs/api.md, Timestamps and captions).",
+    )
+    stream: bool = Field(
+        False,
+        description="With with_timestamps: newline-delimited JSON, one line per chunk as it is "
+        "synthesized, each with its alignment (times from the start of the whole audio).",
+    )
+    caption_format: str | None = Field(
+        None, description="With with_timestamps: srt or vtt adds the captions to the JSON."
     )
 
 
@@ -196,7 +222,12 @@ class JobPublic(BaseModel):
     job_id: str
     kind: str
     status: str
-    progress: float
+    progress: float = Field(
+        description="0..1; never goes down, also when the job is resumed after a restart."
+    )
+    attempt: int = Field(
+        0, description="Which run of the job this is (1 the first; more after a restart)."
+    )
     voice_id: str | None
     backend: str | None
     audio_url: str | None = None
@@ -216,7 +247,8 @@ class JobPublic(BaseModel):
             kind=job.kind,
             status=job.status,
             progress=job.progress,
-            voice_id=job.voice_id,
+            attempt=job.attempts,
+            voice_id=job.voice_id or job.params.get("voice"),
             backend=job.params.get("backend"),
             audio_url=audio_url if job.status == "ready" and job.kind != "biometrics" else None,
             audio_duration_s=job.audio_duration_s,
@@ -229,19 +261,37 @@ class JobPublic(BaseModel):
 
 
 class VoiceSettings(BaseModel):
-    """ElevenLabs' voice_settings; voxclone uses ``speed`` and accepts the rest."""
+    """ElevenLabs' voice_settings: ``speed`` and ``stability`` are honoured where the engine
+    can (services/voice_settings.py); the others are accepted and ignored."""
 
-    speed: float = 1.0
-    stability: float | None = None
-    similarity_boost: float | None = None
-    style: float | None = None
-    use_speaker_boost: bool | None = None
+    speed: float = Field(1.0, description="Speaking rate, 0.25-4 (1: the voice's own).")
+    stability: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="0-1: how steady the delivery is. Engines with sampling noise (Piper, "
+        "remote engines with a temperature) get temperature 2*(1-stability): 1 is the same "
+        "audio every time, 0.5 the engine's default. Kokoro is deterministic and ignores it.",
+    )
+    similarity_boost: float | None = Field(
+        None, ge=0.0, le=1.0, description="Accepted and ignored: no engine has such a control."
+    )
+    style: float | None = Field(
+        None, ge=0.0, le=1.0, description="Accepted and ignored: no engine has such a control."
+    )
+    use_speaker_boost: bool | None = Field(
+        None, description="Accepted and ignored: no engine has such a control."
+    )
 
 
 class TextToSpeechBody(BaseModel):
     text: str | None = None
     model_id: str | None = Field(None, description="A voxclone backend name.")
-    language_code: str | None = None
+    language_code: str | None = Field(
+        None,
+        description="The language to speak (en, es, fr...); auto: detected from the text among "
+        "the engine's languages; absent: the voice's own.",
+    )
     voice_settings: VoiceSettings | None = None
     seed: int | None = None
     output_format: str | None = None
@@ -266,14 +316,24 @@ class SpeechCreate(BaseModel):
     input: str = Field(description="The text: 1 to limits.max_text_chars (5000) characters.")
     voice: str | VoiceRef = Field(
         description="A voice id or name of this key's voices; a name shared by several voices "
-        'means the most recently created one. Also {"id": ...}.'
+        "means the most recently created one; else a stock voice: OpenAI's alloy, ash... "
+        "(docs/voices.md), a Kokoro name (af_heart) or a Kokoro-FastAPI mix "
+        '(af_bella(2)+af_sky(1)). Also {"id": ...}.'
     )
     response_format: str = Field(
         "mp3", description="mp3, opus (Ogg Opus), flac, wav, or pcm (raw s16le, 24 kHz, mono)."
     )
     speed: float = Field(1.0, ge=MIN_SPEED, le=MAX_SPEED)
-    instructions: str | None = Field(None, description="Accepted and ignored.")
-    stream_format: str | None = Field(None, description="audio (the default); sse is refused.")
+    instructions: str | None = Field(
+        None,
+        description="Accepted and ignored: no built-in engine (Kokoro, Piper) takes style "
+        "prompts; speed and the voice are what shape the speech.",
+    )
+    stream_format: str | None = Field(
+        None,
+        description="audio (the default: the audio itself) or sse: server-sent events "
+        "speech.audio.delta (base64 audio) then speech.audio.done (usage).",
+    )
     stream: bool | None = Field(
         None,
         description="true: send the audio as it is synthesized (chunked; mp3, wav or pcm), as "
@@ -336,6 +396,12 @@ class EnginePublic(BaseModel):
     available: bool
     detail: str
     version: str | None
+    latency_p50_ms: float | None = Field(
+        None, description="Over this process's last 256 calls (None: not called yet)."
+    )
+    latency_p95_ms: float | None = None
+    latency_p99_ms: float | None = None
+    latency_samples: int = 0
     urls: list[EndpointPublic]
 
 

@@ -26,6 +26,7 @@ from voxclone.config.engines import (
 from voxclone.config.limits import MB, LimitSettings
 from voxclone.config.settings import Settings
 from voxclone.config.studio import HistorySettings, StorySettings, WebStudioSettings
+from voxclone.config.trust import ConsentSettings
 
 __all__ = [
     "MB",
@@ -33,6 +34,7 @@ __all__ = [
     "BillingSettings",
     "BiometricsSettings",
     "CallbackSettings",
+    "ConsentSettings",
     "DeepFilterSettings",
     "HistorySettings",
     "JobSettings",

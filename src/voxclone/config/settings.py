@@ -25,6 +25,7 @@ from voxclone.config.engines import (
 )
 from voxclone.config.limits import LimitSettings
 from voxclone.config.studio import HistorySettings, StorySettings, WebStudioSettings
+from voxclone.config.trust import ConsentSettings
 
 
 class Settings(BaseSettings):
@@ -140,6 +141,7 @@ class Settings(BaseSettings):
     stories: StorySettings = Field(default_factory=StorySettings)
     history: HistorySettings = Field(default_factory=HistorySettings)
     studio: WebStudioSettings = Field(default_factory=WebStudioSettings)
+    consent: ConsentSettings = Field(default_factory=ConsentSettings)
 
     @model_validator(mode="after")
     def _distributed_settings_agree(self) -> Settings:

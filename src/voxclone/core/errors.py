@@ -142,6 +142,12 @@ class UrlFetchFailed(Unprocessable):
     code = "url_fetch_failed"
 
 
+class InvalidVoiceMix(Unprocessable):
+    """A voice mix (``af_bella(2)+af_sky(1)``) that is malformed or has a bad weight."""
+
+    code = "invalid_voice_mix"
+
+
 class InvalidMetadata(Unprocessable):
     """A voice's description, tags or labels out of bounds (too many, too long, wrong type);
     ``details["field"]`` names which."""
@@ -205,11 +211,37 @@ class PermissionDenied(VoxcloneError):
     code = "forbidden"
 
 
+class ConsentRejected(VoxcloneError):
+    """A consent recording that did not say the phrase, or not in the voice's own voice."""
+
+    code = "consent_rejected"
+
+
+class OutputTooLong(VoxcloneError):
+    """A synthesis that would make, or has made, more audio than one request may."""
+
+    code = "output_too_long"
+
+
+class ConsentRequired(PermissionDenied):
+    """The deployment asks for spoken consent before a cloned voice speaks, and this voice's
+    owner has not given it yet."""
+
+    code = "consent_required"
+
+
 class CsrfRejected(PermissionDenied):
     """A studio request that changes state without the session's ``X-CSRF-Token``, or a
     studio WebSocket opened from another origin."""
 
     code = "csrf_failed"
+
+
+class StockVoiceReadOnly(PermissionDenied):
+    """A change to a stock voice (a built-in engine's own voice, shared by every key): it cannot
+    be edited, deleted, given samples, refitted or exported, and has no reference clip."""
+
+    code = "stock_voice_read_only"
 
 
 # --- the state of records -----------------------------------------------------------------------

@@ -204,7 +204,9 @@ class CacheEntry(Base):
     __tablename__ = "synthesis_cache"
 
     cache_key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    voice_id: Mapped[str] = mapped_column(ForeignKey("voices.id", ondelete="CASCADE"), index=True)
+    voice_id: Mapped[str] = mapped_column(String(200), index=True)
+    """A stored voice's id, or a stock voice's (no foreign key: stock voices have no row);
+    deleting a voice deletes its entries (``VoiceService.delete``)."""
     backend: Mapped[str] = mapped_column(String(100))
     audio_key: Mapped[str] = mapped_column(String(300))
     audio_duration_s: Mapped[float] = mapped_column(Float)
@@ -264,8 +266,8 @@ class UsageEvent(Base):
     """tts, stt, denoise or biometrics."""
     entry: Mapped[str] = mapped_column(String(32))
     """The way in: sync, stream, job, ws, openai, oneshot, transcribe, ..."""
-    voice_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    """No foreign key: usage outlives a deleted voice."""
+    voice_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """No foreign key: usage outlives a deleted voice (and stock voices have no row)."""
     backend: Mapped[str] = mapped_column(String(100), default="")
     characters: Mapped[int] = mapped_column(Integer, default=0)
     """Characters billed (0 on a cache hit)."""
@@ -359,7 +361,7 @@ class HistoryItem(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
-    voice_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    voice_id: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     voice_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     voice_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str] = mapped_column(Text, default="")
@@ -458,3 +460,27 @@ class StudioSession(Base):
     """Sent back in ``X-CSRF-Token`` on every state-changing request."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class VoiceConsent(Base):
+    """A spoken consent to clone a voice (docs/consent.md): the one-time phrase the server
+    issued, and, once a recording came back, what it was judged to be."""
+
+    __tablename__ = "voice_consents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    voice_id: Mapped[str] = mapped_column(ForeignKey("voices.id", ondelete="CASCADE"), index=True)
+    key_id: Mapped[str] = mapped_column(String(36), index=True)
+    phrase: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """pending (a challenge), accepted, rejected or expired."""
+    expires_at: Mapped[datetime] = mapped_column()
+    """A pending challenge must be answered before then."""
+    transcript: Mapped[str | None] = mapped_column(Text, nullable=True)
+    word_error_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    speaker_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    speaker_threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recording_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -311,6 +311,25 @@ class BiometricsService:
             speech_s=round(found.speech_s, 3),
         )
 
+    async def compare(
+        self, *, audio: bytes, reference: Audio, threshold: float | None = None
+    ) -> tuple[float, float]:
+        """The cosine score of the speech in ``audio`` against the speech in ``reference`` (a
+        voice's clip), and the threshold from which they are one speaker. Not metered: the
+        caller decides what the comparison is part of."""
+        threshold = self._threshold(threshold)
+        _, found = await self._print_of(audio, what="the recording")
+        embedder, vad = await self._models()
+        known = await asyncio.to_thread(
+            voiceprints.embed_speech,
+            reference,
+            embedder=embedder,
+            vad=vad,
+            min_speech_s=self._settings.min_speech_s,
+            what="the voice's reference",
+        )
+        return round(voiceprints.score(known.vector, found.vector), 4), threshold
+
     async def identify(
         self, *, key_id: str, audio: bytes, top_k: int = 5, threshold: float | None = None
     ) -> Identification:
@@ -337,6 +356,16 @@ class BiometricsService:
         return Identification(
             candidates=kept[:top_k], threshold=threshold, speech_s=round(found.speech_s, 3)
         )
+
+    async def enrolled_prints(
+        self, *, key_id: str
+    ) -> tuple[Embedder, list[tuple[str, str, list[float]]]]:
+        """The embedder, loaded, and the key's enrolled speakers as (id, name, print): what
+        diarization needs to cluster voices and name the ones it knows."""
+        async with self._sessions() as session:
+            speakers = await speaker_queries.list_enrolled_speakers(session, key_id=key_id)
+        embedder, _ = await self._models()
+        return embedder, [(s.id, s.name, _require_print(s)) for s in speakers]
 
     def _threshold(self, value: float | None) -> float:
         if value is None:

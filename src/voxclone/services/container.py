@@ -23,6 +23,7 @@ from voxclone.queue.factory import open_job_queue
 from voxclone.services.billing import BillingService
 from voxclone.services.biometrics import BiometricsService
 from voxclone.services.callbacks import CallbackService
+from voxclone.services.consent import ConsentService
 from voxclone.services.denoise import DenoiseService
 from voxclone.services.editing import EditingService
 from voxclone.services.history import HistoryService
@@ -31,7 +32,6 @@ from voxclone.services.history_sweeper import HistorySweeper
 from voxclone.services.job_events import JobEvents
 from voxclone.services.jobs import JobService
 from voxclone.services.keys import KeyService, ensure_admin_key
-from voxclone.services.studio_sessions import StudioSessions
 from voxclone.services.metrics import Metrics
 from voxclone.services.oneshot import OneShotService
 from voxclone.services.outbound_http import UrlGuard
@@ -40,6 +40,7 @@ from voxclone.services.runner import JobRunner
 from voxclone.services.stories import StoryService
 from voxclone.services.story_archive import StoryArchives
 from voxclone.services.story_render import StoryRenderer
+from voxclone.services.studio_sessions import StudioSessions
 from voxclone.services.sweeper import JobSweeper
 from voxclone.services.synthesis import (
     Admission,
@@ -114,6 +115,8 @@ class Services:
     """Story renders, as jobs."""
     studio_sessions: StudioSessions
     """Web studio sign-ins: API keys exchanged for session cookies."""
+    consent: ConsentService
+    """Spoken consent before a cloned voice speaks (when the deployment asks for it)."""
     story_archives: StoryArchives
     """Stories as project archives (export, import)."""
     editing: EditingService
@@ -231,13 +234,21 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         sessions=sessions,
         blobs=blobs,
         queue=queue,
-        planner=Planner(voices=voices, engines=registry, router=router, limits=settings.limits),
+        planner=Planner(
+            voices=voices,
+            engines=registry,
+            router=router,
+            limits=settings.limits,
+            consent=settings.consent,
+        ),
         admission=admission,
         cache=SynthesisCache(
             sessions=sessions, blobs=blobs, metrics=metrics, enabled=settings.cache_enabled
         ),
         router=router,
-        renderer=Renderer(voices=voices, metrics=metrics),
+        renderer=Renderer(
+            voices=voices, metrics=metrics, max_output_s=settings.limits.max_output_audio_s
+        ),
         recorder=recorder,
         callbacks=callbacks,
     )
@@ -361,6 +372,13 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         ),
         stories=stories,
         story_renderer=story_renderer,
+        consent=ConsentService(
+            sessions=sessions,
+            voices=voices,
+            transcription=transcription,
+            biometrics=biometrics,
+            settings=settings.consent,
+        ),
         studio_sessions=StudioSessions(sessions, keys, max_age_s=settings.studio.session_max_age_s),
         story_archives=StoryArchives(
             sessions=sessions,

@@ -128,13 +128,14 @@ class TextStream:
         """Check everything but the text up front (the voice, its engine, the language, the
         rate, and that the key has characters left); PCM at the engine's own rate when
         ``request`` names none. Each piece is admitted and recorded as it is synthesized."""
-        _, engine, _ = await synthesis.check(key_id=key_id_of(caller), req=request)
+        voice, engine, _ = await synthesis.check(key_id=key_id_of(caller), req=request)
         await synthesis.admission.admit(caller, characters=0)
         rate = request.sample_rate or engine.capabilities().sample_rate
         return cls(
             synthesis=synthesis,
             caller=caller,
-            request=dataclasses.replace(request, format="pcm", sample_rate=rate),
+            # The voice by its id: a name or OpenAI alias is resolved once, here.
+            request=dataclasses.replace(request, voice_id=voice.id, format="pcm", sample_rate=rate),
             sample_rate=rate,
             backend=engine.name,
             max_pending_chars=max_pending_chars,

@@ -19,6 +19,7 @@ from voxclone.core.errors import (
     InvalidInput,
     MissingField,
     NotFound,
+    StockVoiceReadOnly,
     UnsupportedLanguage,
 )
 from voxclone.core.types import Audio, JobKind, JobStatus, VoiceStatus, new_id, parse_id
@@ -31,6 +32,7 @@ from voxclone.engines.registry import EngineRegistry
 from voxclone.queue.base import JobQueue
 from voxclone.services.denoise import denoise_reference
 from voxclone.services.prompt_cache import PromptCache
+from voxclone.services.stock_voices import StockVoice, StockVoices
 from voxclone.services.transcription import TranscriptionService
 from voxclone.services.voice_fits import land_fit, note_fit_failed
 from voxclone.services.voice_profiles import (
@@ -124,6 +126,8 @@ class VoiceService:
         self.references = VoiceReferences(sessions=sessions, blobs=blobs)
         """A voice's samples, joined into the one reference its engines are given."""
         self._delete_listeners: list[Callable[[Voice, bool], Awaitable[None]]] = []
+        self.stock = StockVoices(engines, default_backend=default_backend)
+        """The built-in engines' voices, every key's to speak in (stock_voices.py)."""
 
     def on_delete(self, listener: Callable[[Voice, bool], Awaitable[None]]) -> None:
         """Call ``listener(voice, purge_history)`` before a voice and its blobs are deleted
@@ -318,17 +322,43 @@ class VoiceService:
             await session.commit()
 
     async def get(self, *, key_id: str, voice_id: str) -> Voice:
-        voice_id = parse_id(voice_id, what="voice_id")
+        """The key's stored voice; a stock voice's id is refused (``StockVoiceReadOnly``):
+        what gets a stored voice changes it, or reads its reference clip."""
+        try:
+            voice_id = parse_id(voice_id, what="voice_id")
+        except InvalidId:
+            if self.stock.is_stock(voice_id):
+                raise _read_only(voice_id) from None
+            raise
         async with self._sessions() as session:
             voice = await voice_queries.get_voice(session, voice_id=voice_id, key_id=key_id)
         if voice is None:
             raise NotFound(f"voice {voice_id} not found", voice_id=voice_id)
         return voice
 
-    async def find(self, *, key_id: str, voice: str) -> Voice:
+    async def resolve(self, *, key_id: str, voice: str) -> Voice | StockVoice:
+        """The voice a synthesis names: a UUID is the key's voice (``get``); anything else is
+        ``find``'s, and when nothing has that name either, ``InvalidId`` (400)."""
+        try:
+            parse_id(voice.strip(), what="voice_id")
+        except InvalidId as exc:
+            try:
+                return await self.find(key_id=key_id, voice=voice)
+            except NotFound as missing:
+                if "component" in missing.details:  # a mix naming an unknown voice
+                    raise
+                raise InvalidId(
+                    f"voice_id {voice.strip()!r} is not a voice id, nor the name of one of this "
+                    "key's voices or of a stock voice",
+                    **exc.details,
+                ) from None
+        return await self.get(key_id=key_id, voice_id=voice)
+
+    async def find(self, *, key_id: str, voice: str) -> Voice | StockVoice:
         """The key's voice whose id is ``voice``, else the newest of its voices named ``voice``
-        (names need not be unique; they match exactly, after trimming spaces). Another key's
-        voices are never found, by id or by name."""
+        (names need not be unique; they match exactly, after trimming spaces), else the stock
+        voice ``voice`` names (id, OpenAI name or mix). Another key's voices are never found,
+        by id or by name."""
         ref = voice.strip()
         if not ref:
             raise MissingField("voice is required and must not be empty", field="voice")
@@ -342,11 +372,16 @@ class VoiceService:
                 found = await voice_queries.get_voice(session, voice_id=voice_id, key_id=key_id)
             if found is None:
                 found = await voice_queries.get_voice_by_name(session, name=ref, key_id=key_id)
-        if found is None:
+        if found is not None:
+            return found
+        stock = self.stock.find(ref)
+        if stock is None:
             raise NotFound(
-                f"voice {ref!r} not found: no voice of this key has that id or name", voice=ref
+                f"voice {ref!r} not found: no voice of this key has that id or name, and no "
+                "stock voice has that name",
+                voice=ref,
             )
-        return found
+        return stock
 
     async def list(self, *, key_id: str, limit: int = 100, offset: int = 0) -> list[Voice]:
         async with self._sessions() as session:
@@ -384,6 +419,14 @@ class VoiceService:
             await session.commit()
         return updated
 
+    async def set_meta(self, *, key_id: str, voice_id: str, meta: dict[str, Any]) -> Voice:
+        """Replace the voice's ``meta`` (e.g. its ElevenLabs voice settings)."""
+        voice = await self.get(key_id=key_id, voice_id=voice_id)
+        async with self._sessions() as session:
+            updated = await voice_queries.update_voice(session, voice=voice, meta=meta)
+            await session.commit()
+        return updated
+
     async def delete(self, *, key_id: str, voice_id: str, purge_history: bool = False) -> None:
         """Delete the voice, its reference, its cached audio, and its jobs and their audio;
         its history is kept (audio moved out of the voice's blobs) unless ``purge_history``."""
@@ -418,13 +461,15 @@ class VoiceService:
         """All the voice's samples joined: what its engines are given."""
         return (await self.references.fit_input(voice)).audio
 
-    async def prompt_for(self, voice: Voice, engine: TTSEngine) -> VoicePrompt:
+    async def prompt_for(self, voice: Voice | StockVoice, engine: TTSEngine) -> VoicePrompt:
         """The engine's prompt for this voice, computed and stored on first use.
 
         Fitted prompts are never recomputed during a request (fitting takes up to a minute):
         a fitted prompt from an older engine version is still used, and a voice never fitted
-        for a fitting engine is refused with a clear 409.
+        for a fitting engine is refused with a clear 409. A stock voice's is its recipe.
         """
+        if isinstance(voice, StockVoice):
+            return voice.prompt_for(engine)
         cache_key = (voice.id, voice.updated_at, engine.name, engine.version)
         cached = self._prompts.get(cache_key)
         if cached is not None:
@@ -457,6 +502,15 @@ class VoiceService:
             await session.commit()
         self._prompts.put(cache_key, prompt)
         return prompt
+
+
+def _read_only(voice_id: str) -> StockVoiceReadOnly:
+    return StockVoiceReadOnly(
+        f"voice {voice_id.strip()!r} is a stock voice, shared by every key and read-only: it "
+        "cannot be edited, deleted, exported, given samples or refitted, and has no reference "
+        "clip; clone a voice (POST /v1/voices) to have one of your own",
+        voice_id=voice_id.strip(),
+    )
 
 
 def _clean_name(name: str) -> str:

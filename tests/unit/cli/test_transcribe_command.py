@@ -19,6 +19,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.setenv("VOXCLONE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("VOXCLONE_ADMIN_KEY", "vxadmin_cli-test-key")
+    monkeypatch.setenv("VOXCLONE_WHISPER__PACKAGED_MODEL", "tiny.en")
     for name in ("VOXCLONE_DATABASE_URL", "VOXCLONE_WHISPER_MODE", "VOXCLONE_DEFAULT_STT_BACKEND"):
         monkeypatch.delenv(name, raising=False)
 

@@ -5,10 +5,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from voxclone.api.audio import audio_response, parse_output_format, stream_response
 from voxclone.api.deps import ServicesDep, UserKey
+from voxclone.api.routes import timestamps
 from voxclone.api.schemas import SynthesizeBody, TextToSpeechBody
 from voxclone.core.errors import MissingField
 from voxclone.services.container import Services
 from voxclone.services.synthesis_request import QueuedJob, SynthesisRequest
+from voxclone.services.voice_settings import temperature_for
 
 router = APIRouter(tags=["synthesis"])
 OUTPUT_FORMAT = Query(None, description="wav (default), mp3_44100_128, pcm_16000…")
@@ -16,12 +18,23 @@ OUTPUT_FORMAT = Query(None, description="wav (default), mp3_44100_128, pcm_16000
 
 @router.post(
     "/v1/synthesize",
-    responses={200: {"content": {"audio/wav": {}}}, 202: {"description": "queued job"}},
+    responses={
+        200: {
+            "content": {
+                "audio/wav": {},
+                "application/json": {},  # with_timestamps: the audio and its alignment
+                "application/x-ndjson": {},  # with_timestamps and stream
+            }
+        },
+        202: {"description": "queued job"},
+    },
 )
 async def synthesize(body: SynthesizeBody, services: ServicesDep, user: UserKey) -> Response:
     """Cache hit: 200 with the audio. Miss: 202 with ``{job_id, status}``; poll the job."""
     if not body.voice_id:
         raise MissingField("voice_id is required", field="voice_id")
+    if body.with_timestamps:
+        return await timestamps.synthesize_with_timestamps(body, services, user)
     text = services.synthesis.check_text(body.text)
     fmt, rate = parse_output_format(body.format)
     callback_url = await services.webhooks.check_callback_url(body.callback_url)
@@ -102,4 +115,5 @@ def _text_to_speech_request(
         sample_rate=rate,
         speed=body.voice_settings.speed if body.voice_settings else 1.0,
         seed=body.seed,
+        temperature=temperature_for(body.voice_settings.stability if body.voice_settings else None),
     )

@@ -6,9 +6,11 @@ from starlette.datastructures import FormData
 
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.schemas import INT32_MAX, VoicePatch, VoicePublic
+from voxclone.api.stock_voice_schemas import any_public, stock_public
 from voxclone.api.uploads import read_form, text_field, upload_or_url
 from voxclone.api.voice_schemas import VoicePage
 from voxclone.core.errors import AudioTooLarge, InvalidAudio, InvalidInput, MissingField
+from voxclone.services.voice_catalog import VoiceCatalog
 from voxclone.services.voice_profiles import (
     VoiceProfile,
     VoiceQuery,
@@ -89,6 +91,11 @@ async def list_voices(
         description="Answer a page {voices, next_cursor, has_more}; empty: the first page. "
         "Without it the answer is the plain list it always was.",
     ),
+    category: str = Query(
+        "cloned",
+        description="cloned (this key's voices, the default), stock (the built-in engines' "
+        "voices, every key's) or all (the key's voices, then the stock voices).",
+    ),
 ) -> list[VoicePublic] | VoicePage:
     assert user.key_id is not None
     query = VoiceQuery(
@@ -100,8 +107,9 @@ async def list_voices(
         cursor=cursor or None,
         offset=offset,
     )
-    page = await services.voice_search.page(key_id=user.key_id, query=query)
-    voices = [VoicePublic.of(v) for v in page.voices]
+    catalog = VoiceCatalog(search=services.voice_search, stock=services.voices.stock)
+    page = await catalog.page(key_id=user.key_id, query=query, category=category)
+    voices = [any_public(v) for v in page.voices]
     if cursor is None:
         return voices
     return VoicePage(voices=voices, next_cursor=page.next_cursor, has_more=page.has_more)
@@ -109,7 +117,11 @@ async def list_voices(
 
 @router.get("/{voice_id}", response_model=VoicePublic)
 async def get_voice(voice_id: str, services: ServicesDep, user: UserKey) -> VoicePublic:
+    """One of the key's voices, or a stock voice (by id, OpenAI name or mix)."""
     assert user.key_id is not None
+    stock = services.voices.stock.find(voice_id)
+    if stock is not None:
+        return stock_public(stock)
     return VoicePublic.of(await services.voices.get(key_id=user.key_id, voice_id=voice_id))
 
 

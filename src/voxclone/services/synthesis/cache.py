@@ -13,6 +13,7 @@ from voxclone.audio import media_type
 from voxclone.db import cache as cache_queries
 from voxclone.services.cache_hits import HitCounter
 from voxclone.services.metrics import Metrics
+from voxclone.services.stock_voices import StockVoice
 from voxclone.services.synthesis.plan import Plan
 from voxclone.services.synthesis_request import SynthesizedAudio
 from voxclone.storage.base import BlobStore
@@ -77,7 +78,9 @@ class SynthesisCache:
         """Keep ``result`` under the plan's key; the blob's key, or None when caching is off."""
         if not self.enabled:
             return None
-        blob_key = f"voices/{plan.voice.id}/cache/{plan.key}.{plan.fmt}"
+        # A stock voice has no folder of its own (its id may hold "+", "(" or ":").
+        folder = "stock" if isinstance(plan.voice, StockVoice) else f"voices/{plan.voice.id}"
+        blob_key = f"{folder}/cache/{plan.key}.{plan.fmt}"
         await self._blobs.put(blob_key, result.data)
         async with self._sessions() as session:
             await cache_queries.put_entry(

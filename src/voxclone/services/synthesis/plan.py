@@ -11,18 +11,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxclone.audio import SUPPORTED_OUTPUT_FORMATS
-from voxclone.config import LimitSettings
+from voxclone.config import ConsentSettings, LimitSettings
 from voxclone.core.errors import (
     InvalidInput,
     InvalidText,
     MissingField,
     NothingToSpeak,
+    OutputTooLong,
     UnknownModel,
     UnsupportedFormat,
 )
 from voxclone.db.tables import Job, Voice
 from voxclone.engines.base import SynthesisParams, TTSEngine
 from voxclone.engines.registry import EngineRegistry
+from voxclone.services.consent_policy import check_consent
+from voxclone.services.language_detect import AUTO, detect_language
+from voxclone.services.stock_voices import StockVoice
 from voxclone.services.synthesis.route import Router
 from voxclone.services.synthesis_request import (
     MAX_SAMPLE_RATE,
@@ -35,13 +39,16 @@ from voxclone.services.synthesis_request import (
 )
 from voxclone.services.voices import VoiceService, check_language, check_ready
 
+KOKORO_FASTAPI_MODEL = "kokoro"
+"""Kokoro-FastAPI's model name; unlisted, it means the voice's own backend (as ``tts-1``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     """One synthesis, resolved: the voice, the engine that will serve it, and its cache key."""
 
     request: SynthesisRequest
-    voice: Voice
+    voice: Voice | StockVoice
     engine: TTSEngine
     lang: str
     params: SynthesisParams
@@ -65,11 +72,13 @@ class Planner:
         engines: EngineRegistry,
         router: Router,
         limits: LimitSettings,
+        consent: ConsentSettings | None = None,
     ) -> None:
         self._voices = voices
         self._engines = engines
         self._router = router
         self._limits = limits
+        self._consent = consent
 
     def check_text(self, text: str | None, *, field: str = "text") -> str:
         """``text`` if it holds 1 to ``max_text_chars`` characters, all of them encodable, and
@@ -107,6 +116,8 @@ class Planner:
             raise MissingField("model is required and must not be empty", field="model")
         if name in OPENAI_TTS_MODELS:
             return None
+        if name == KOKORO_FASTAPI_MODEL and name not in self._engines.names("tts"):
+            return None  # Kokoro-FastAPI's clients send model "kokoro": the voice's backend
         if name not in self._engines.names("tts"):
             known = [*OPENAI_TTS_MODELS, *self._engines.names("tts")]
             raise UnknownModel(
@@ -116,10 +127,13 @@ class Planner:
             )
         return name
 
-    async def check(self, *, key_id: str, req: SynthesisRequest) -> tuple[Voice, TTSEngine, str]:
+    async def check(
+        self, *, key_id: str, req: SynthesisRequest, text: str | None = None
+    ) -> tuple[Voice | StockVoice, TTSEngine, str]:
         """Everything synthesizing ``req`` checks but its text (the format, speed and rate, the
-        key's voice and that it is ready, the engine, the language), so that a stream of text
-        still to come can be refused up front. Returns the voice, the engine and the language."""
+        key's voice or a stock voice, and that it is ready, the engine, the language), so that a
+        stream of text still to come can be refused up front. Returns the voice, the engine and
+        the language (``auto``: ``text``'s, else the voice's)."""
         if req.format not in SUPPORTED_OUTPUT_FORMATS:
             raise UnsupportedFormat(
                 f"format {req.format!r} is not supported; use one of "
@@ -137,17 +151,40 @@ class Planner:
                 f"sample_rate {req.sample_rate} is outside {MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE}",
                 field="sample_rate",
             )
-        voice = await self._voices.get(key_id=key_id, voice_id=req.voice_id)
-        check_ready(voice)
+        voice = await self._voices.resolve(key_id=key_id, voice=req.voice_id)
+        if isinstance(voice, StockVoice):
+            check_stock_backend(voice, req.backend)
+        else:
+            check_ready(voice)
+            check_consent(voice, self._consent)
         engine = self._router.resolve(req.backend or voice.backend)
         lang = req.lang or voice.lang
+        if lang.strip().lower() == AUTO:
+            languages = engine.capabilities().languages
+            lang = detect_language(text or "", languages=languages, default=voice.lang)
         check_language(engine, lang)
         return voice, engine, lang
 
     async def plan(self, *, key_id: str, req: SynthesisRequest) -> Plan:
         text = self.check_text(req.text)
-        voice, engine, lang = await self.check(key_id=key_id, req=req)
-        return _planned(req, voice, engine, lang, text)
+        voice, engine, lang = await self.check(key_id=key_id, req=req, text=text)
+        plan = _planned(req, voice, engine, lang, text)
+        self.check_output(len(text), plan.params.speed)
+        return plan
+
+    def check_output(self, characters: int, speed: float) -> None:
+        """Refuse up front a text that, read at ``speed``, would clearly make more audio than
+        one request may (the renderer stops one that does anyway)."""
+        limit = self._limits.max_output_audio_s
+        estimate = characters / (self._limits.estimate_chars_per_s * max(speed, 1e-3))
+        if estimate > limit:
+            raise OutputTooLong(
+                f"{characters} characters at speed {speed:g} make about {estimate:.0f} s of "
+                f"audio; one request may make at most {limit:g} s "
+                "(limits.max_output_audio_s): split the text or raise the speed",
+                estimate_s=round(estimate),
+                limit_s=limit,
+            )
 
     @staticmethod
     def replan(plan: Plan, engine: TTSEngine) -> Plan:
@@ -161,7 +198,21 @@ def speakable(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
-def _planned(req: SynthesisRequest, voice: Voice, engine: TTSEngine, lang: str, text: str) -> Plan:
+def check_stock_backend(voice: StockVoice, backend: str | None) -> None:
+    """A stock voice is spoken by its own engine only."""
+    if backend is not None and backend != voice.backend:
+        raise InvalidInput(
+            f"voice {voice.id!r} is a stock voice of backend {voice.backend!r}; it cannot be "
+            f"spoken by {backend!r} (leave the backend out, or name {voice.backend!r})",
+            field="backend",
+            voice_id=voice.id,
+            backend=backend,
+        )
+
+
+def _planned(
+    req: SynthesisRequest, voice: Voice | StockVoice, engine: TTSEngine, lang: str, text: str
+) -> Plan:
     params = req.params(lang)
     # A voice refitted to new samples speaks differently: its new prompt has a new revision.
     revision = (voice.meta or {}).get("prompt_revision")
@@ -185,6 +236,7 @@ def job_params(plan: Plan) -> dict[str, Any]:
     """What a synthesis job's row keeps to render ``plan`` later (``job_request`` reads it)."""
     req = plan.request
     return {
+        **({"voice": plan.voice.id} if isinstance(plan.voice, StockVoice) else {}),
         "text": plan.text,
         "lang": plan.lang,
         "backend": plan.engine.name,
@@ -200,7 +252,7 @@ def job_request(job: Job) -> SynthesisRequest:
     """The request a synthesis job was created for (``job_params`` wrote it)."""
     p = job.params
     return SynthesisRequest(
-        voice_id=job.voice_id or "",
+        voice_id=job.voice_id or p.get("voice") or "",
         text=p["text"],
         lang=p["lang"],
         backend=p["backend"],

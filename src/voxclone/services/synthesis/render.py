@@ -21,9 +21,12 @@ ProgressSink = Callable[[float], Awaitable[None]]
 
 
 class Renderer:
-    def __init__(self, *, voices: VoiceService, metrics: Metrics) -> None:
+    def __init__(
+        self, *, voices: VoiceService, metrics: Metrics, max_output_s: float | None = None
+    ) -> None:
         self._voices = voices
         self._metrics = metrics
+        self._max_output_s = max_output_s
 
     async def render(self, plan: Plan, *, progress: ProgressSink | None = None) -> SynthesizedAudio:
         """The whole file for ``plan``, on the plan's engine with the voice's prompt."""
@@ -57,7 +60,8 @@ class Renderer:
         """Run the engine on ``text`` with a ready prompt, join the chunks and encode them."""
         started = started if started is not None else time.perf_counter()
         expected = max(1, len(split_sentences(text)))
-        chunks = await _collect(EngineChunks(engine, text, prompt, params), expected, progress)
+        steps = EngineChunks(engine, text, prompt, params, max_seconds=self._max_output_s)
+        chunks = await _collect(steps, expected, progress)
         result = await joined(
             chunks,
             engine=engine,
@@ -74,10 +78,16 @@ class Renderer:
         )
         return result
 
+    async def prompt(self, plan: Plan) -> dict[str, Any]:
+        """The voice's prompt for the plan's engine."""
+        return await self._voices.prompt_for(plan.voice, plan.engine)
+
     async def first_chunk(self, plan: Plan) -> tuple[EngineChunks, Audio]:
         """Start the engine on ``plan``: its chunks, the first already made."""
         prompt = await self._voices.prompt_for(plan.voice, plan.engine)
-        chunks = EngineChunks(plan.engine, plan.text, prompt, plan.params)
+        chunks = EngineChunks(
+            plan.engine, plan.text, prompt, plan.params, max_seconds=self._max_output_s
+        )
         return chunks, await chunks.first()
 
     def note_streamed(self, plan: Plan, *, audio_s: float, started: float) -> None:

@@ -25,6 +25,7 @@ from voxclone.engines.base import SynthesisParams, TTSEngine
 from voxclone.queue.base import JobQueue
 from voxclone.services.callbacks import CallbackService
 from voxclone.services.keys import Principal
+from voxclone.services.stock_voices import StockVoice
 from voxclone.services.streaming import SynthesisStream, encoded_pieces, one_piece
 from voxclone.services.synthesis.admit import Admission, key_id_of
 from voxclone.services.synthesis.cache import SynthesisCache
@@ -32,6 +33,8 @@ from voxclone.services.synthesis.plan import Plan, Planner, job_params, job_requ
 from voxclone.services.synthesis.record import Recorder, SynthesisAct
 from voxclone.services.synthesis.render import ProgressSink, Renderer, joined
 from voxclone.services.synthesis.route import Router
+from voxclone.services.synthesis.timed import TimedAudio, TimedSynthesis
+from voxclone.services.synthesis.timed_stream import TimedStream, stream_timed
 from voxclone.services.synthesis_request import QueuedJob, SynthesisRequest, SynthesizedAudio
 from voxclone.storage.base import BlobStore
 
@@ -67,6 +70,7 @@ class SynthesisService:
         self.renderer = renderer
         self.recorder = recorder
         self._callbacks = callbacks
+        self._timed = TimedSynthesis(self, blobs)
 
     async def close(self) -> None:
         await self.cache.close()
@@ -79,7 +83,9 @@ class SynthesisService:
     def backend_for_model(self, model: str) -> str | None:
         return self.planner.backend_for_model(model)
 
-    async def check(self, *, key_id: str, req: SynthesisRequest) -> tuple[Voice, TTSEngine, str]:
+    async def check(
+        self, *, key_id: str, req: SynthesisRequest
+    ) -> tuple[Voice | StockVoice, TTSEngine, str]:
         return await self.planner.check(key_id=key_id, req=req)
 
     # --- the steps shared by every way in --------------------------------------------------------
@@ -138,7 +144,7 @@ class SynthesisService:
                 session,
                 id=job_id,
                 key_id=key_id_of(caller),
-                voice_id=plan.voice.id,
+                voice_id=None if isinstance(plan.voice, StockVoice) else plan.voice.id,
                 kind=JobKind.SYNTHESIZE,
                 params=job_params(plan),
                 cache_key=plan.key,
@@ -274,6 +280,19 @@ class SynthesisService:
             cache_hit=False,
         )
 
+    async def synthesize_timed(
+        self, *, caller: Principal, req: SynthesisRequest, entry: str = "sync"
+    ) -> TimedAudio:
+        """``synthesize_now`` with the alignment of the text (``timed``); 422
+        timestamps_unsupported on an engine that cannot time its speech."""
+        return await self._timed.synthesize(caller=caller, req=req, entry=entry)
+
+    async def stream_timed(
+        self, *, caller: Principal, req: SynthesisRequest, entry: str = "stream"
+    ) -> TimedStream:
+        """``stream`` with each piece's alignment, times from the start of the stream."""
+        return await stream_timed(self._timed, caller=caller, req=req, entry=entry)
+
     async def oneshot(
         self,
         *,
@@ -285,6 +304,7 @@ class SynthesisService:
         started: float | None = None,
     ) -> SynthesizedAudio:
         """A clone without a stored voice: admitted and recorded, never cached."""
+        self.planner.check_output(len(text), params.speed)
         await self.admission.admit(caller, characters=len(text))
         result = await self.renderer.render_prompt(
             engine=engine, text=text, prompt=prompt, params=params, started=started
@@ -308,8 +328,10 @@ class SynthesisService:
         plan = await self.planner.plan(key_id=job.key_id, req=job_request(job))
         result = await self.cache.lookup(plan, counted=False)  # request() counted the lookup
         if result is None:
-            if self._callbacks is not None and self._callbacks.handles(plan.engine):
-                await self._callbacks.hand_over(  # raises AwaitingCallback: the job ends later
+            callbacks = self._callbacks
+            if callbacks is not None and callbacks.handles(plan.engine):
+                assert isinstance(plan.voice, Voice)  # stock voices: built-in engines only
+                await callbacks.hand_over(  # raises AwaitingCallback: the job ends later
                     job,
                     voice=plan.voice,
                     engine=plan.engine,
