@@ -54,7 +54,8 @@ def main() -> None:
     embedder = registry.get_embedder(settings.biometrics.embedder)
     vad = default_vad()
 
-    clips = [c for c in load_clips() if c.duration_s <= 20]
+    # Clips without a transcript in the manifest (some LibriSpeech ones) cannot be a phrase.
+    clips = [c for c in load_clips() if c.duration_s <= 20 and c.transcript.strip()]
     by_speaker: dict[str, list[Clip]] = defaultdict(list)
     for c in clips:
         by_speaker[c.speaker].append(c)

@@ -81,6 +81,7 @@ ENGINE_PATHS = (
     "/api/v1/voice",
     "/elevenlabs/",
     "/dev/captioned_speech",
+    "/v1/speech-to-text",
 )
 UUID_PARAMETERS = frozenset(
     {"key_id", "job_id", "history_id", "story_id", "track_id", "clip_id", "speaker_id"}
@@ -217,7 +218,10 @@ MULTIPART_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
 """Routes that read their multipart body themselves, so FastAPI cannot describe it."""
 
 
-def install_openapi(app: FastAPI) -> None:
+def install_openapi(app: FastAPI, *, error_schema: str = "Error") -> None:
+    """``error_schema``: the shape of this app's errors (``ElevenLabsError`` for the app
+    mounted at /elevenlabs)."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
@@ -226,14 +230,14 @@ def install_openapi(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            complete(schema)
+            complete(schema, error_schema=error_schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def complete(schema: dict[str, Any]) -> None:
+def complete(schema: dict[str, Any], *, error_schema: str = "Error") -> None:
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {})["Error"] = ERROR
     components["schemas"]["ElevenLabsError"] = ELEVENLABS_ERROR
@@ -243,14 +247,16 @@ def complete(schema: dict[str, Any]) -> None:
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             if method in ("get", "head", "post", "put", "patch", "delete", "options"):
-                _complete_operation(path, method, operation)
+                _complete_operation(path, method, operation, error_schema)
 
 
 def _header(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/headers/{name}"}
 
 
-def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> None:
+def _complete_operation(
+    path: str, method: str, operation: dict[str, Any], error_schema: str
+) -> None:
     body = MULTIPART_ROUTES.get((method, path))
     if body is not None and "requestBody" not in operation:
         operation.update(body)
@@ -258,7 +264,7 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any]) -> No
         if parameter.get("in") == "path" and parameter["name"] in UUID_PARAMETERS:
             parameter["schema"] = {"type": "string", "format": "uuid"}
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    error = "ElevenLabsError" if path.startswith("/elevenlabs/") else "Error"
+    error = error_schema
     statuses = {400, 422, 500}  # 500: a bug or a failed store (the fuzz tests still fail on it)
     if "requestBody" in operation or method in MUTATING:
         statuses |= {413}

@@ -18,6 +18,7 @@ from voxclone.api.elevenlabs import (
     tts,
     voices,
 )
+from voxclone.api.openapi import install_openapi
 
 PREFIX = "/elevenlabs"
 
@@ -31,6 +32,7 @@ def mount_elevenlabs(app: FastAPI) -> None:
     )
     sub.state = app.state
     errors.install(sub)
+    install_openapi(sub, error_schema="ElevenLabsError")
     for module in (voices, tts, stream_input, history, speech_to_text, account):
         sub.include_router(module.router)
     app.mount(PREFIX, sub, name="elevenlabs")
