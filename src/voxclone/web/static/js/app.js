@@ -22,6 +22,7 @@ const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 let session = null;
 let cleanup = null;
+let shown = 0; // which navigation is current: a page that finishes after the next began is dropped
 
 function pagesFor(current) {
   return PAGES.filter((p) => (current.admin ? p.admin : !p.admin));
@@ -57,6 +58,8 @@ function renderNav() {
 }
 
 async function show() {
+  shown += 1;
+  const current = shown;
   if (cleanup) {
     try {
       cleanup();
@@ -84,8 +87,14 @@ async function show() {
   main.replaceChildren(root);
   try {
     const module = await page.load();
-    cleanup = (await module.render(root, { session, params, navigate })) || null;
+    const done = (await module.render(root, { session, params, navigate })) || null;
+    if (current !== shown) {
+      if (done) done(); // another page was asked for meanwhile: this one is gone
+      return;
+    }
+    cleanup = done;
   } catch (err) {
+    if (current !== shown) return;
     const box = errorBox();
     root.append(box);
     showError(null, err, box);
