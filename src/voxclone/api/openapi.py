@@ -279,7 +279,7 @@ def _complete_operation(
     if method == "get" and path.endswith("/audio"):
         statuses |= {206, 416}  # Range requests
     if path.startswith(ENGINE_PATHS):
-        statuses |= {402, 404, 409, 502, 503, 504} if method != "get" else {404, 503}
+        statuses |= {402, 404, 409, 502, 503, 504} if method != "get" else {404, 409, 503}
     for code in sorted(statuses):
         answer = responses.setdefault(str(code), {"description": REASONS[code]})
         if code < 400:  # a part of the success answer
