@@ -69,6 +69,8 @@ from voxclone.engines.kokoro_text import (
     tidy,
 )
 from voxclone.engines.kokoro_timing import DURATIONS, timed_chunks
+from voxclone.engines.markup import has_markup
+from voxclone.engines.markup_render import kokoro_chunks, phoneme_runs
 from voxclone.engines.text import normalize_text, split_sentences
 
 __all__ = ["SAMPLE_RATE", "KokoroEngine", "lead_in", "median_f0"]
@@ -319,10 +321,13 @@ class KokoroEngine:
             raise ValueError(f"speed must be positive, got {params.speed}")
         self._check_open()
         style, post = self._prompt_style(prompt, lang.tag)
+        chunks: Iterator[tuple[Audio, Alignment | None]]
+        if has_markup(text):
+            chunks = self._marked(text, style, lang, params.speed, timed=timed)
+            return self._post(chunks, post)
         sentences = split_sentences(normalize_text(text))
         if sentences:
             sentences[:1] = lead_in(sentences[0], self.first_chunk_words)
-        chunks: Iterator[tuple[Audio, Alignment | None]]
         if timed:
             chunks = timed_chunks(
                 sentences,
@@ -332,11 +337,46 @@ class KokoroEngine:
             )
         else:
             chunks = ((audio, None) for audio in self._chunks(sentences, style, lang, params.speed))
+        return self._post(chunks, post)
+
+    def _post(
+        self, chunks: Iterator[tuple[Audio, Alignment | None]], post: dict[str, Any]
+    ) -> Iterator[tuple[Audio, Alignment | None]]:
         if not post:
             return chunks
         from voxclone.engines.fitting import apply_post
 
         return ((apply_post(chunk, post), alignment) for chunk, alignment in chunks)
+
+    def phoneme_inventory(self) -> frozenset[str]:
+        """The phoneme symbols inline overrides may use (Kokoro's vocabulary)."""
+        return frozenset(self._vocab)
+
+    def marked_phonemes(self, text: str, language: str) -> list[tuple[str, float | None]]:
+        """The phonemes each run of marked-up ``text`` is spoken with, and its pause."""
+        lang = self._language(language)
+        return phoneme_runs(text, lambda plain: self._phonemize(plain, lang))
+
+    def _marked(
+        self,
+        text: str,
+        style: npt.NDArray[np.float32],
+        lang: KokoroLanguage,
+        speed: float,
+        *,
+        timed: bool,
+    ) -> Iterator[tuple[Audio, Alignment | None]]:
+        if timed:
+            from voxclone.core.errors import TimestampsUnsupported
+
+            raise TimestampsUnsupported(
+                "text with inline markup ([word](/phonemes/), [pause:1s]) cannot be timed; "
+                "leave timestamps off or the markup out",
+                backend=self.name,
+            )
+        runs = self.marked_phonemes(text, lang.tag)
+        audio = kokoro_chunks(runs, self._vocab, lambda t: self._infer(t, style, speed))
+        return ((chunk, None) for chunk in audio)
 
     def render(
         self, text: str, style: npt.NDArray[np.float32], *, lang: str, speed: float = 1.0

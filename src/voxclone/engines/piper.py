@@ -25,6 +25,8 @@ from voxclone.engines.base import (
     TTSCapabilities,
     VoicePrompt,
 )
+from voxclone.engines.markup import has_markup
+from voxclone.engines.markup_render import phoneme_runs, piper_chunks
 from voxclone.engines.text import drop_abbreviation_periods, normalize_text, split_sentences
 from voxclone.engines.timing import Phone, chunk_alignment, trim_to_sound, word_counts
 
@@ -132,8 +134,48 @@ class PiperEngine:
             raise ValueError(f"temperature must not be negative, got {params.temperature}")
         if self._voice is None:
             raise EngineError(f"engine {self.name!r} is closed", backend=self.name)
+        if has_markup(text):
+            return self._marked(text, self._synthesis_config(params), timed=timed)
         sentences = split_sentences(normalize_text(text))
         return self._chunks(sentences, self._synthesis_config(params), timed=timed)
+
+    def phoneme_inventory(self) -> frozenset[str]:
+        """The phoneme symbols inline overrides may use (the voice's ``phoneme_id_map``)."""
+        return frozenset(self._voice.config.phoneme_id_map) - {"^", "$", "_"}
+
+    def marked_phonemes(self, text: str, language: str) -> list[tuple[str, float | None]]:
+        """The phonemes each run of marked-up ``text`` is spoken with, and its pause."""
+        with self._lock:
+            return phoneme_runs(text, self._phonemize_word)
+
+    def _marked(
+        self, text: str, config: Any, *, timed: bool
+    ) -> Iterator[tuple[Audio, Alignment | None]]:
+        if timed:
+            from voxclone.core.errors import TimestampsUnsupported
+
+            raise TimestampsUnsupported(
+                "text with inline markup ([word](/phonemes/), [pause:1s]) cannot be timed; "
+                "leave timestamps off or the markup out",
+                backend=self.name,
+            )
+        runs = self.marked_phonemes(text, self._language)
+        audio = piper_chunks(runs, self._sample_rate, lambda p: self._speak(p, config))
+        return ((chunk, None) for chunk in audio)
+
+    def _speak(self, phonemes: list[str], config: Any) -> Any:
+        """Normalised audio of Piper's ``phonemes`` (one symbol each)."""
+        voice = self._voice
+        if voice is None:
+            raise EngineError(f"engine {self.name!r} was closed", backend=self.name)
+        try:
+            with self._lock:
+                ids = voice.phonemes_to_ids(phonemes)
+                audio = np.asarray(voice.phoneme_ids_to_audio(ids, config), dtype=np.float32)
+        except Exception as exc:  # piper and onnxruntime raise bare Exception subclasses
+            raise EngineError(f"Piper failed on phonemes: {exc}", backend=self.name) from exc
+        peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+        return audio / peak if peak > 1e-8 else np.zeros_like(audio)
 
     def close(self) -> None:
         self._voice = None

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from voxclone.api.pronunciation_schemas import LOCATORS_DESCRIPTION, PronunciationLocator
 from voxclone.db.tables import Voice
 from voxclone.services.stock_voices import StockVoice
 from voxclone.services.voice_references import Sample
@@ -54,6 +55,9 @@ class TextToSpeechRequest(BaseModel):
     next_text: str | None = Field(None, description="Accepted and ignored.")
     previous_request_ids: list[str] | None = Field(None, description="Accepted and ignored.")
     next_request_ids: list[str] | None = Field(None, description="Accepted and ignored.")
+    pronunciation_dictionary_locators: list[PronunciationLocator] | None = Field(
+        None, max_length=3, description=LOCATORS_DESCRIPTION
+    )
 
 
 class HistoryDownloadRequest(BaseModel):

@@ -17,6 +17,7 @@ from voxclone.api.elevenlabs import formats
 from voxclone.api.elevenlabs.formats import ElevenLabsFormat
 from voxclone.api.elevenlabs.schemas import TextToSpeechRequest, stored_settings
 from voxclone.api.elevenlabs.voices import find_voice
+from voxclone.api.pronunciation_schemas import locators
 from voxclone.engines.alignment import Alignment
 from voxclone.services.container import Services
 from voxclone.services.keys import Principal
@@ -126,7 +127,11 @@ async def build_request(
 ) -> SynthesisRequest:
     """The synthesis ``body`` asks for; without ``voice_settings``, the voice's stored ones.
     An unknown voice is 404 ``voice_not_found``."""
-    text = services.synthesis.check_text(body.text)
+    text = await services.pronunciation.apply(
+        key_id=user.key_id or "",
+        locators=locators(body.pronunciation_dictionary_locators),
+        text=services.synthesis.check_text(body.text),
+    )
     voice = await find_voice(services, user.key_id, voice_id)
     settings = stored_settings(voice)
     if body.voice_settings is not None:

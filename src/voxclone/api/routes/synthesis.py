@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from voxclone.api.audio import audio_response, parse_output_format, stream_response
 from voxclone.api.deps import ServicesDep, UserKey
+from voxclone.api.pronunciation_schemas import locators
 from voxclone.api.routes import timestamps
 from voxclone.api.schemas import SynthesizeBody, TextToSpeechBody
 from voxclone.core.errors import MissingField
@@ -31,8 +32,16 @@ OUTPUT_FORMAT = Query(None, description="wav (default), mp3_44100_128, pcm_16000
 )
 async def synthesize(body: SynthesizeBody, services: ServicesDep, user: UserKey) -> Response:
     """Cache hit: 200 with the audio. Miss: 202 with ``{job_id, status}``; poll the job."""
-    if not body.voice_id:
+    voice_id = body.voice_id
+    if not voice_id:
         raise MissingField("voice_id is required", field="voice_id")
+    if body.pronunciation_dictionary_locators:
+        text = await services.pronunciation.apply(
+            key_id=user.key_id or "",
+            locators=locators(body.pronunciation_dictionary_locators),
+            text=services.synthesis.check_text(body.text),
+        )
+        body = body.model_copy(update={"text": text, "pronunciation_dictionary_locators": None})
     if body.with_timestamps:
         return await timestamps.synthesize_with_timestamps(body, services, user)
     text = services.synthesis.check_text(body.text)
@@ -42,7 +51,7 @@ async def synthesize(body: SynthesizeBody, services: ServicesDep, user: UserKey)
         caller=user,
         callback_url=callback_url,
         req=SynthesisRequest(
-            voice_id=body.voice_id,
+            voice_id=voice_id,
             text=text,
             lang=body.lang,
             backend=body.backend,
@@ -76,7 +85,7 @@ async def text_to_speech(
     output_format: str | None = OUTPUT_FORMAT,
 ) -> Response:
     """Synchronous synthesis (ElevenLabs-shaped): the audio is the response."""
-    req = _text_to_speech_request(services, voice_id, body, output_format)
+    req = await _text_to_speech_request(services, user, voice_id, body, output_format)
     return audio_response(await services.synthesis.synthesize_now(caller=user, req=req))
 
 
@@ -97,14 +106,23 @@ async def text_to_speech_stream(
     sentence is synthesized; ``wav`` (of unknown length), ``mp3`` or ``pcm`` only. Errors
     before the first audio are JSON errors as usual; a failure later cuts the body short.
     No X-Audio-Duration or X-Synthesis-Time-Ms on a cache miss: they are not known yet."""
-    req = _text_to_speech_request(services, voice_id, body, output_format)
+    req = await _text_to_speech_request(services, user, voice_id, body, output_format)
     return stream_response(await services.synthesis.stream(caller=user, req=req))
 
 
-def _text_to_speech_request(
-    services: Services, voice_id: str, body: TextToSpeechBody, output_format: str | None
+async def _text_to_speech_request(
+    services: Services,
+    user: UserKey,
+    voice_id: str,
+    body: TextToSpeechBody,
+    output_format: str | None,
 ) -> SynthesisRequest:
     text = services.synthesis.check_text(body.text)
+    text = await services.pronunciation.apply(
+        key_id=user.key_id or "",
+        locators=locators(body.pronunciation_dictionary_locators),
+        text=text,
+    )
     fmt, rate = parse_output_format(output_format or body.output_format or "wav")
     return SynthesisRequest(
         voice_id=voice_id,

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from voxclone.api.audio import parse_output_format
 from voxclone.api.deps import ServicesDep, UserKey
+from voxclone.api.pronunciation_schemas import locators
 from voxclone.api.routes.openai_speech import PCM_SAMPLE_RATE, RESPONSE_FORMATS
 from voxclone.api.schemas import SynthesizeBody, VoiceRef
 from voxclone.api.timestamp_schemas import CaptionedSpeech
@@ -75,6 +76,13 @@ async def synthesize_captions(
     """The captions of the speech ``POST /v1/synthesize`` makes for the same body, timed by
     the engine; the audio is cached with its timing, so asking for it next is a cache hit."""
     fmt = _caption_format(format)
+    if body.pronunciation_dictionary_locators:
+        text = await services.pronunciation.apply(
+            key_id=user.key_id or "",
+            locators=locators(body.pronunciation_dictionary_locators),
+            text=services.synthesis.check_text(body.text),
+        )
+        body = body.model_copy(update={"text": text})
     timed = await services.synthesis.synthesize_timed(caller=user, req=_request(body, services))
     return Response(
         captions(timed.words, fmt), media_type=MEDIA_TYPES[fmt], headers=_headers(timed.audio)

@@ -22,6 +22,7 @@ from voxclone.core.errors import (
     UnsupportedFormat,
 )
 from voxclone.db.tables import Job, Voice
+from voxclone.engines import markup
 from voxclone.engines.base import SynthesisParams, TTSEngine
 from voxclone.engines.registry import EngineRegistry
 from voxclone.services.consent_policy import check_consent
@@ -168,6 +169,7 @@ class Planner:
     async def plan(self, *, key_id: str, req: SynthesisRequest) -> Plan:
         text = self.check_text(req.text)
         voice, engine, lang = await self.check(key_id=key_id, req=req, text=text)
+        markup.check(text, engine)
         plan = _planned(req, voice, engine, lang, text)
         self.check_output(len(text), plan.params.speed)
         return plan
@@ -190,6 +192,7 @@ class Planner:
     def replan(plan: Plan, engine: TTSEngine) -> Plan:
         """The same synthesis on another engine (a fallback): its own cache key."""
         check_language(engine, plan.lang)
+        markup.check(plan.text, engine)
         return _planned(plan.request, plan.voice, engine, plan.lang, plan.text)
 
 
