@@ -45,6 +45,8 @@ from voxclone.api.routes import consent as consent_routes
 from voxclone.api.routes import editing as editing_routes
 from voxclone.api.routes import history as history_routes
 from voxclone.api.routes import metrics as metrics_route
+from voxclone.api.routes import pronunciation as pronunciation_routes
+from voxclone.api.routes import provenance as provenance_routes
 from voxclone.api.routes import stories as story_routes
 from voxclone.api.routes import studio as studio_routes
 from voxclone.api.routes import voice_checks as voice_check_routes
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 "X-Synthesis-Time-Ms",
                 "X-Audio-Duration",
                 "X-History-Id",
+                "X-Provenance-Manifest",
                 "X-Job-Id",
                 "X-Processing-Time-Ms",
                 "X-RateLimit-Limit",
@@ -124,6 +127,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(story_routes.router)
     app.include_router(usage.router)
     app.include_router(callbacks.router)
+    app.include_router(pronunciation_routes.router)
     mount_elevenlabs(app)  # /elevenlabs: ElevenLabs' API shapes and errors
     if settings.studio.enabled:
         app.include_router(studio_routes.router)
@@ -131,6 +135,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.mount("/studio", GZipMiddleware(StaticFiles(directory=STATIC_DIR)), name="studio")
     if settings.billing.enabled:
         app.include_router(billing_routes.router)
+    if settings.provenance.enabled:
+        app.include_router(provenance_routes.router)
     if settings.metrics.enabled:
         app.add_middleware(HTTPMetrics)  # it sees the 413s and CORS too
         app.include_router(metrics_route.router)

@@ -36,9 +36,15 @@ class HistoryItemPublic(BaseModel):
     starred: bool
     created_at: datetime
     audio_url: str
+    audio_sha256: str | None = None
+    """SHA-256 of the audio's bytes (provenance on; docs/provenance.md)."""
+    manifest_url: str | None = None
+    """The item's signed provenance manifest (provenance on)."""
 
     @classmethod
-    def of(cls, item: HistoryItem, *, audio_url: str) -> HistoryItemPublic:
+    def of(
+        cls, item: HistoryItem, *, audio_url: str, manifest_url: str | None = None
+    ) -> HistoryItemPublic:
         return cls(
             history_id=item.id,
             voice_id=item.voice_id,
@@ -59,6 +65,8 @@ class HistoryItemPublic(BaseModel):
             starred=item.starred,
             created_at=item.created_at,
             audio_url=audio_url,
+            audio_sha256=item.audio_sha256,
+            manifest_url=manifest_url,
         )
 
 

@@ -50,6 +50,7 @@ HEADERS = {
     "X-Synthesis-Time-Ms": "Time spent synthesizing (0 on a cache hit).",
     "X-Audio-Duration": "Seconds of audio.",
     "X-History-Id": "The history item that keeps this audio.",
+    "X-Provenance-Manifest": "URL of the history item's signed provenance manifest.",
 }
 REASONS = {
     206: "Part of the audio, as the Range header asked.",

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from voxclone.api.pronunciation_schemas import LOCATORS_DESCRIPTION, PronunciationLocator
 from voxclone.db.tables import ApiKey, Job, Speaker, SpeakerEnrollment, Voice
 from voxclone.services.synthesis_request import MAX_SPEED, MIN_SPEED
 
@@ -193,6 +194,9 @@ class SynthesizeBody(BaseModel):
     sample_rate: int | None = None
     speed: float = 1.0
     seed: int | None = None
+    pronunciation_dictionary_locators: list[PronunciationLocator] | None = Field(
+        None, max_length=3, description=LOCATORS_DESCRIPTION
+    )
     callback_url: str | None = Field(
         None,
         max_length=2048,
@@ -295,6 +299,9 @@ class TextToSpeechBody(BaseModel):
     voice_settings: VoiceSettings | None = None
     seed: int | None = None
     output_format: str | None = None
+    pronunciation_dictionary_locators: list[PronunciationLocator] | None = Field(
+        None, max_length=3, description=LOCATORS_DESCRIPTION
+    )
 
 
 # --- OpenAI-compatible speech -------------------------------------------------------------------

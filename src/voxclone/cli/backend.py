@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from voxclone.client import HistoryItem, Job, Key, KeyIssued, StorySummary, Usage, Voice
+from voxclone.client.provenance import Verification
 from voxclone.client.voices import Consent, ConsentChallenge
 
 Progress = Callable[[float], None]
@@ -70,6 +71,12 @@ class Backend(Protocol):
     async def voices_delete(self, voice: str) -> str: ...
     async def consent_challenge(self, voice: str) -> ConsentChallenge: ...
     async def consent(self, voice: str, *, audio: bytes, filename: str) -> Consent: ...
+
+    # provenance
+    async def provenance_verify(
+        self, *, audio: bytes, filename: str, manifest: bytes | None
+    ) -> Verification: ...
+    async def provenance_manifest(self, history_id: str) -> dict[str, Any]: ...
 
     # speech
     async def say(

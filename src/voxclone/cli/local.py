@@ -8,15 +8,19 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
 
 from voxclone.api.history_schemas import HistoryItemPublic
 from voxclone.api.routes.consent import ConsentPublic
+from voxclone.api.routes.provenance import parse_manifest
 from voxclone.api.schemas import JobPublic, KeyPublic, VoicePublic
 from voxclone.api.schemas import KeyIssued as KeyIssuedPublic
 from voxclone.api.story_schemas import StorySummary as StorySummaryPublic
 from voxclone.api.usage_schemas import UsagePublic
 from voxclone.cli.backend import Deleted, Progress, Spoken, StoryMade
 from voxclone.client import HistoryItem, Job, Key, KeyIssued, StorySummary, Usage, Voice
+from voxclone.client.provenance import Verification
 from voxclone.client.voices import Consent, ConsentChallenge
 from voxclone.config import Settings
 from voxclone.core.errors import InvalidInput, NotFound, VoxcloneError
@@ -25,6 +29,7 @@ from voxclone.db import jobs as job_queries
 from voxclone.db.history import HistoryFilter
 from voxclone.services.container import Services, build_services
 from voxclone.services.keys import Principal
+from voxclone.services.provenance import ProvenanceService
 from voxclone.services.synthesis_request import SynthesisRequest
 
 
@@ -135,6 +140,25 @@ class LocalBackend:
         voice_id = (await self.s.voices.find(key_id=key_id, voice=voice)).id
         c = await self.s.consent.answer(key_id=key_id, voice_id=voice_id, audio=audio)
         return Consent.model_validate(ConsentPublic.of(c).model_dump(mode="json"))
+
+    # provenance ---------------------------------------------------------------------------
+
+    def _provenance(self) -> ProvenanceService:
+        if self.s.provenance is None:
+            raise VoxcloneError("provenance is off (VOXCLONE_PROVENANCE__ENABLED=false)")
+        return self.s.provenance
+
+    async def provenance_verify(
+        self, *, audio: bytes, filename: str, manifest: bytes | None
+    ) -> Verification:
+        parsed = parse_manifest(manifest) if manifest is not None else None
+        verdict = await self._provenance().verify(
+            caller=await self._user(), audio=audio, manifest=parsed
+        )
+        return Verification.model_validate(asdict(verdict))
+
+    async def provenance_manifest(self, history_id: str) -> dict[str, Any]:
+        return await self._provenance().manifest(key_id=await self._key_id(), history_id=history_id)
 
     # speech -------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from voxclone.cli.backend import Target
 from voxclone.cli.history import history_app
 from voxclone.cli.jobs import jobs_app
+from voxclone.cli.provenance import provenance_app
 from voxclone.cli.provider import provider_app
 from voxclone.cli.runner import KeyOption, choose, console, progress_bar, run
 from voxclone.cli.stories import stories_app
@@ -33,6 +34,7 @@ app.add_typer(provider_app, name="provider")
 app.add_typer(history_app, name="history")
 app.add_typer(stories_app, name="stories")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(provenance_app, name="provenance")
 
 
 @app.callback()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from voxclone.cli.backend import Deleted, Progress, Spoken, StoryMade
 from voxclone.client import (
@@ -18,6 +19,7 @@ from voxclone.client import (
     Usage,
     Voice,
 )
+from voxclone.client.provenance import Verification
 from voxclone.client.voices import Consent, ConsentChallenge
 
 WRITERS = {"text": "text", "srt": "srt", "vtt": "vtt"}
@@ -75,6 +77,14 @@ class RemoteBackend:
     async def consent(self, voice: str, *, audio: bytes, filename: str) -> Consent:
         found = await self.client.voices.find(voice)
         return await self.client.voices.consent(found.voice_id, (filename, audio))
+
+    async def provenance_verify(
+        self, *, audio: bytes, filename: str, manifest: bytes | None
+    ) -> Verification:
+        return await self.client.provenance.verify((filename, audio), manifest=manifest)
+
+    async def provenance_manifest(self, history_id: str) -> dict[str, Any]:
+        return await self.client.provenance.manifest(history_id)
 
     async def say(
         self,

@@ -7,7 +7,17 @@ from typing import Self
 
 import httpx
 
-from voxclone.client import account, history, jobs, speakers, speech, stories, synthesis, voices
+from voxclone.client import (
+    account,
+    history,
+    jobs,
+    provenance,
+    speakers,
+    speech,
+    stories,
+    synthesis,
+    voices,
+)
 from voxclone.client.retry import RetryPolicy
 from voxclone.client.transport import AsyncTransport, SyncTransport, client_options
 
@@ -40,6 +50,7 @@ class Client:
         self.stories = stories.Stories(t)
         self.account = account.Account(t)
         self.keys = account.Keys(t)
+        self.provenance = provenance.Provenance(t)
 
     def close(self) -> None:
         self.http.close()
@@ -82,6 +93,7 @@ class AsyncClient:
         self.stories = stories.AsyncStories(t)
         self.account = account.AsyncAccount(t)
         self.keys = account.AsyncKeys(t)
+        self.provenance = provenance.AsyncProvenance(t)
 
     async def aclose(self) -> None:
         await self.http.aclose()

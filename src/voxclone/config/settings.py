@@ -25,7 +25,7 @@ from voxclone.config.engines import (
 )
 from voxclone.config.limits import LimitSettings
 from voxclone.config.studio import HistorySettings, StorySettings, WebStudioSettings
-from voxclone.config.trust import ConsentSettings
+from voxclone.config.trust import ConsentSettings, ProvenanceSettings
 
 
 class Settings(BaseSettings):
@@ -142,6 +142,7 @@ class Settings(BaseSettings):
     history: HistorySettings = Field(default_factory=HistorySettings)
     studio: WebStudioSettings = Field(default_factory=WebStudioSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
 
     @model_validator(mode="after")
     def _distributed_settings_agree(self) -> Settings:

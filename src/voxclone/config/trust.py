@@ -1,8 +1,9 @@
-"""Trust: spoken consent before a voice is used (docs/consent.md)."""
+"""Trust: spoken consent before a voice is used (docs/consent.md), signed provenance manifests
+(docs/provenance.md)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 
 class ConsentSettings(BaseModel):
@@ -26,4 +27,19 @@ class ConsentSettings(BaseModel):
     )
     challenge_ttl_s: int = Field(
         900, ge=30, description="How long a consent phrase may be answered after it was issued."
+    )
+
+
+class ProvenanceSettings(BaseModel):
+    enabled: bool = Field(
+        True,
+        description="Hash every generated file into its history item and serve signed manifests "
+        "(GET /v1/history/{id}/manifest, POST /v1/provenance/verify). Off: nothing on the "
+        "synthesis path.",
+    )
+    signing_key: SecretStr | None = Field(
+        None,
+        description="Ed25519 private key signing the manifests: PKCS#8 PEM, or the base64 of its "
+        "32 raw bytes (one line). Unset: generated on first start into "
+        "DATA_DIR/provenance_key.pem. Several API hosts must share one key.",
     )

@@ -66,6 +66,20 @@ class InvalidText(Unprocessable):
     code = "invalid_text"
 
 
+class InvalidMarkup(InvalidText):
+    """Inline markup (``[word](/phonemes/)``, ``[pause:1s]``) that cannot be spoken: a
+    malformed or out-of-range pause, or a phoneme the engine does not know."""
+
+    code = "invalid_markup"
+
+
+class InvalidLexicon(Unprocessable):
+    """A pronunciation dictionary that cannot be used: a malformed PLS file, an unknown
+    alphabet, or a rule without what it needs."""
+
+    code = "invalid_lexicon"
+
+
 class NothingToSpeak(InvalidText):
     """Text with nothing an engine can say: no letter or digit in any script."""
 

@@ -120,6 +120,22 @@ async def delete_items(session: AsyncSession, *, ids: Sequence[str]) -> int:
     return result.rowcount
 
 
+async def find_by_sha256(session: AsyncSession, *, sha256: str) -> list[HistoryItem]:
+    """Every key's items whose audio has these bytes (provenance), oldest first."""
+    statement = (
+        select(HistoryItem)
+        .where(HistoryItem.audio_sha256 == sha256)
+        .order_by(HistoryItem.created_at)
+        .limit(100)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def set_sha256(session: AsyncSession, *, history_id: str, sha256: str) -> None:
+    statement = update(HistoryItem).where(HistoryItem.id == history_id).values(audio_sha256=sha256)
+    await session.execute(statement, execution_options={"synchronize_session": False})
+
+
 async def set_starred(session: AsyncSession, *, history_id: str, starred: bool) -> None:
     statement = update(HistoryItem).where(HistoryItem.id == history_id).values(starred=starred)
     await session.execute(statement, execution_options={"synchronize_session": False})

@@ -377,6 +377,8 @@ class HistoryItem(Base):
     audio_key: Mapped[str] = mapped_column(String(300))
     audio_format: Mapped[str] = mapped_column(String(16))
     audio_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    audio_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    """Hex SHA-256 of the audio's bytes (provenance); None when provenance was off."""
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     characters: Mapped[int] = mapped_column(Integer, default=0)
     cache_hit: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -484,3 +486,20 @@ class VoiceConsent(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class PronunciationDictionary(Base):
+    """A key's pronunciation dictionary (docs/pronunciation.md): alias and phoneme rules
+    applied to the text of the syntheses that name it. Every change makes a new ``version_id``."""
+
+    __tablename__ = "pronunciation_dictionaries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version_id: Mapped[str] = mapped_column(String(36))
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """``{"type": "alias", "string_to_replace", "alias"}`` or ``{"type": "phoneme",
+    "string_to_replace", "phoneme", "alphabet"}``, in order."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

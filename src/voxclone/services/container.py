@@ -32,9 +32,12 @@ from voxclone.services.history_sweeper import HistorySweeper
 from voxclone.services.job_events import JobEvents
 from voxclone.services.jobs import JobService
 from voxclone.services.keys import KeyService, ensure_admin_key
+from voxclone.services.manifest_signing import ManifestSigner, ensure_signing_key
 from voxclone.services.metrics import Metrics
 from voxclone.services.oneshot import OneShotService
 from voxclone.services.outbound_http import UrlGuard
+from voxclone.services.pronunciation import PronunciationService
+from voxclone.services.provenance import ProvenanceService
 from voxclone.services.reference_fetch import ReferenceFetcher
 from voxclone.services.runner import JobRunner
 from voxclone.services.stories import StoryService
@@ -121,6 +124,8 @@ class Services:
     """Stories as project archives (export, import)."""
     editing: EditingService
     """Audio edits (POST /v1/audio/edit): results kept as history items."""
+    pronunciation: PronunciationService
+    """Per-key pronunciation dictionaries, applied to the text of syntheses that name them."""
     version: str = __version__
     started_at: float = 0.0
     started_unix: int = 0
@@ -129,6 +134,8 @@ class Services:
     """Distributed mode only: re-enqueues from the database the jobs the queue lost."""
     billing: BillingService | None = None
     """Signup and Stripe billing; None unless ``billing.stripe_secret_key`` is set."""
+    provenance: ProvenanceService | None = None
+    """Signed manifests and verification of generated audio; None when provenance is off."""
 
     @property
     def uptime_s(self) -> float:
@@ -174,6 +181,20 @@ class Services:
         await self.usage.close()
         self.engines.close()
         await self.db.dispose()
+
+
+def _provenance(
+    settings: Settings, history: HistoryService, registry: EngineRegistry
+) -> ProvenanceService | None:
+    """Provenance on: items keep their audio's hash and manifests are signed (off: None)."""
+    if not settings.provenance.enabled:
+        return None
+    configured = settings.provenance.signing_key
+    key, _ = ensure_signing_key(
+        settings.data_dir, configured.get_secret_value() if configured else None
+    )
+    history.hash_audio = True
+    return ProvenanceService(history=history, engines=registry, signer=ManifestSigner(key))
 
 
 def build_services(settings: Settings, *, engines: EngineRegistry | None = None) -> Services:
@@ -389,4 +410,6 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         ),
         sweeper=sweeper,
         billing=billing,
+        pronunciation=PronunciationService(sessions=sessions),
+        provenance=_provenance(settings, history, registry),
     )

@@ -10,6 +10,7 @@ Retention: ``history_sweeper``.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ class HistoryService:
         self.settings = settings
         self._synthesis = synthesis
         self._pending = PendingItems(sessions)
+        self.hash_audio = False
+        """Keep each item's audio SHA-256 (provenance on: ``build_services`` sets it)."""
 
     async def close(self) -> None:
         """Write the items held for a batch."""
@@ -88,6 +91,7 @@ class HistoryService:
         backend: str,
         characters: int,
         cache_hit: bool,
+        audio: bytes | None = None,
     ) -> None:
         """Keep an item whose audio is already stored (a cache hit's), written in a batch
         within a second (``history_batch``): no database write on the cache-hit path. Every
@@ -109,6 +113,7 @@ class HistoryService:
                 "audio_key": audio_key,
                 "audio_format": audio_format,
                 "audio_bytes": audio_bytes,
+                "audio_sha256": self._sha256(audio) if audio else None,
                 "duration_s": round(duration_s, 3),
                 "characters": characters,
                 "cache_hit": cache_hit,
@@ -148,6 +153,9 @@ class HistoryService:
             size = len(audio)
         else:
             size = len(audio) if audio else await self._blobs.size(audio_key)
+        digest = None
+        if self.hash_audio:
+            digest = self._sha256(audio or await self._blobs.get(audio_key))
         async with self._sessions() as session:
             item = await queries.add_item(
                 session,
@@ -166,6 +174,7 @@ class HistoryService:
                 audio_key=audio_key,
                 audio_format=audio_format,
                 audio_bytes=size,
+                audio_sha256=digest,
                 duration_s=round(duration_s, 3),
                 characters=characters,
                 cache_hit=cache_hit,
@@ -174,6 +183,9 @@ class HistoryService:
             )
             await session.commit()
         return item
+
+    def _sha256(self, audio: bytes | None) -> str | None:
+        return hashlib.sha256(audio).hexdigest() if self.hash_audio and audio else None
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -184,6 +196,23 @@ class HistoryService:
         if item is None:
             raise NotFound(f"history item {history_id} not found", history_id=history_id)
         return item
+
+    async def by_sha256(self, sha256: str) -> list[HistoryItem]:
+        """Every key's items with these exact audio bytes (provenance; callers filter)."""
+        await self._pending.flush()
+        async with self._sessions() as session:
+            return await queries.find_by_sha256(session, sha256=sha256)
+
+    async def ensure_sha256(self, item: HistoryItem) -> str:
+        """The item's audio SHA-256, computed from its blob and kept when it has none yet."""
+        if item.audio_sha256:
+            return item.audio_sha256
+        digest = hashlib.sha256(await self._blobs.get(item.audio_key)).hexdigest()
+        async with self._sessions() as session:
+            await queries.set_sha256(session, history_id=item.id, sha256=digest)
+            await session.commit()
+        item.audio_sha256 = digest
+        return digest
 
     async def audio(self, *, key_id: str, history_id: str) -> tuple[bytes, str]:
         item = await self.get(key_id=key_id, history_id=history_id)

@@ -56,6 +56,7 @@ class HistoryRecorder:
                 backend=act.backend,
                 characters=len(act.text),
                 cache_hit=True,
+                audio=act.audio.data if act.audio is not None else None,
             )
             return
         await self._history.add(

@@ -52,7 +52,7 @@ def _head() -> str | None:
 
 
 async def test_there_is_one_head_and_the_database_is_at_it(engine: AsyncEngine):
-    assert _head() == "0008"
+    assert _head() == "0010"
     async with engine.connect() as conn:
         assert await conn.run_sync(_revision) == _head()
 

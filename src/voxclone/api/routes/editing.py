@@ -20,6 +20,7 @@ from starlette.datastructures import FormData, UploadFile
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.editing_schemas import EditRequestIn, EditResultPublic
 from voxclone.api.history_schemas import HistoryItemPublic
+from voxclone.api.routes.provenance import manifest_url
 from voxclone.api.uploads import read_form, text_field
 from voxclone.core.errors import AudioTooLarge, InvalidInput, MissingField
 from voxclone.db.tables import HistoryItem
@@ -78,22 +79,25 @@ async def edit_audio(
     edit = _validated(body)
     result = await services.editing.edit(key_id=user.key_id, plan=edit.plan(uploads), single=single)
     if single:
-        return _audio(result)
+        return _audio(request, result)
     return EditResultPublic(items=[_public(request, item) for item in result.items])
 
 
 def _public(request: Request, item: HistoryItem) -> HistoryItemPublic:
     url = str(request.url_for("history_audio", history_id=item.id))
-    return HistoryItemPublic.of(item, audio_url=url)
+    return HistoryItemPublic.of(item, audio_url=url, manifest_url=manifest_url(request, item.id))
 
 
-def _audio(result: EditResult) -> Response:
+def _audio(request: Request, result: EditResult) -> Response:
     item = result.items[0]
     headers = {
         "X-Audio-Duration": f"{result.duration_s:.3f}",
         "X-History-Id": item.id,
         "Content-Disposition": f'attachment; filename="edit-{item.id}.{result.format}"',
     }
+    manifest = manifest_url(request, item.id)
+    if manifest is not None:
+        headers["X-Provenance-Manifest"] = manifest
     return Response(result.data, media_type=result.media_type, headers=headers)
 
 

@@ -16,6 +16,7 @@ from voxclone.api.history_schemas import (
     HistoryItemPublic,
     HistoryPagePublic,
 )
+from voxclone.api.routes.provenance import manifest_url
 from voxclone.audio import media_type
 from voxclone.core.errors import Conflict, InvalidInput
 from voxclone.db.history import HistoryFilter
@@ -35,7 +36,7 @@ def _key(user: Principal) -> str:
 
 def _public(request: Request, item: HistoryItem) -> HistoryItemPublic:
     url = str(request.url_for("history_audio", history_id=item.id))
-    return HistoryItemPublic.of(item, audio_url=url)
+    return HistoryItemPublic.of(item, audio_url=url, manifest_url=manifest_url(request, item.id))
 
 
 def _aware(value: datetime | None, field: str) -> datetime | None:
