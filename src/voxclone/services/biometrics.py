@@ -1,5 +1,5 @@
 """Voice biometrics: enroll speakers, verify a claimed speaker, identify among a key's
-speakers, and find who speaks when in a longer recording (a job).
+speakers. Who speaks when in a longer recording is a job: ``speaker_jobs.py``.
 
 A speaker's print is the unit-length mean of its enrollments' embeddings, weighted by the
 seconds of speech in each; it is recomputed whenever an enrollment is added or removed.
@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from voxclone.audio import decode_audio, encode_audio, resample
-from voxclone.config import BiometricsSettings, LimitSettings
+from voxclone.audio import decode_audio, encode_audio
+from voxclone.config import BiometricsSettings
 from voxclone.core.errors import (
     InvalidInput,
     MissingField,
@@ -26,13 +25,11 @@ from voxclone.core.errors import (
     SpeakerNotEnrolled,
     Unprocessable,
 )
-from voxclone.core.types import Audio, FloatArray, JobKind, JobStatus, new_id, parse_id
-from voxclone.db import jobs as job_queries
+from voxclone.core.types import Audio, FloatArray, new_id, parse_id
 from voxclone.db import speakers as speaker_queries
-from voxclone.db.tables import Job, Speaker, SpeakerEnrollment
+from voxclone.db.tables import Speaker, SpeakerEnrollment
 from voxclone.engines.base import Embedder
 from voxclone.engines.registry import EngineRegistry
-from voxclone.queue.base import JobQueue
 from voxclone.services import voiceprints
 from voxclone.services.usage import UsageRecord, UsageService
 from voxclone.services.voiceprints import SpeechDetector, SpeechPrint
@@ -41,16 +38,10 @@ from voxclone.storage.base import BlobStore
 MAX_NAME_CHARS = 200
 MAX_META_BYTES = 8192
 MAX_TOP_K = 100
-JOB_RATE = 16000
-"""A job's recording is stored at this rate (what VAD and the encoder work at)."""
 
 
 def enrollment_key(speaker_id: str, enrollment_id: str) -> str:
     return f"enrollments/{speaker_id}/{enrollment_id}.wav"
-
-
-def job_input_key(job_id: str) -> str:
-    return f"jobs/{job_id}/input.wav"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +74,7 @@ class BiometricsService:
         sessions: async_sessionmaker[AsyncSession],
         blobs: BlobStore,
         engines: EngineRegistry,
-        queue: JobQueue,
         settings: BiometricsSettings,
-        limits: LimitSettings,
         vad: SpeechDetector | None = None,
         usage: UsageService | None = None,
     ) -> None:
@@ -93,9 +82,7 @@ class BiometricsService:
         self._usage = usage
         self._blobs = blobs
         self._engines = engines
-        self._queue = queue
         self._settings = settings
-        self._limits = limits
         self._vad = vad
 
     @property
@@ -104,7 +91,7 @@ class BiometricsService:
 
     # --- engines ---------------------------------------------------------------------------
 
-    async def _models(self) -> tuple[Embedder, SpeechDetector]:
+    async def models(self) -> tuple[Embedder, SpeechDetector]:
         """The embedder and the VAD, loaded (off the event loop) on first use."""
         embedder = await asyncio.to_thread(self._engines.get_embedder, self._settings.embedder)
         if self._vad is None:
@@ -115,7 +102,7 @@ class BiometricsService:
 
     async def _print_of(self, data: bytes, *, what: str) -> tuple[Audio, SpeechPrint]:
         audio = decode_audio(data, max_seconds=self._settings.max_clip_s).audio
-        embedder, vad = await self._models()
+        embedder, vad = await self.models()
         found = await asyncio.to_thread(
             voiceprints.embed_speech,
             audio,
@@ -126,7 +113,7 @@ class BiometricsService:
         )
         return audio, found
 
-    async def _meter(
+    async def meter(
         self, *, key_id: str, entry: str, clip: Audio, event_key: str | None = None
     ) -> None:
         """Record a call that succeeded (services/usage.py): the seconds of audio it took in."""
@@ -170,7 +157,7 @@ class BiometricsService:
             )
             await self._add_enrollment(session, speaker, clip, found)
             await session.commit()
-        await self._meter(key_id=key_id, entry="speaker", clip=clip)
+        await self.meter(key_id=key_id, entry="speaker", clip=clip)
         return speaker
 
     async def get(self, *, key_id: str, speaker_id: str) -> Speaker:
@@ -211,7 +198,7 @@ class BiometricsService:
             speaker = await self._locked(session, key_id=key_id, speaker_id=speaker_id)
             enrollment = await self._add_enrollment(session, speaker, clip, found)
             await session.commit()
-        await self._meter(key_id=key_id, entry="enroll", clip=clip)
+        await self.meter(key_id=key_id, entry="enroll", clip=clip)
         return speaker, enrollment
 
     async def _add_enrollment(
@@ -297,12 +284,12 @@ class BiometricsService:
         self, *, key_id: str, speaker_id: str, audio: bytes, threshold: float | None = None
     ) -> Verification:
         """Whether ``audio`` is spoken by the speaker: score against its print."""
-        threshold = self._threshold(threshold)
+        threshold = self.threshold(threshold)
         speaker = await self.get(key_id=key_id, speaker_id=speaker_id)
-        stored = _require_print(speaker)
+        stored = require_print(speaker)
         clip, found = await self._print_of(audio, what="the audio to verify")
         value = voiceprints.score(stored, found.vector)
-        await self._meter(key_id=key_id, entry="verify", clip=clip)
+        await self.meter(key_id=key_id, entry="verify", clip=clip)
         return Verification(
             speaker_id=speaker.id,
             score=round(value, 4),
@@ -317,9 +304,9 @@ class BiometricsService:
         """The cosine score of the speech in ``audio`` against the speech in ``reference`` (a
         voice's clip), and the threshold from which they are one speaker. Not metered: the
         caller decides what the comparison is part of."""
-        threshold = self._threshold(threshold)
+        threshold = self.threshold(threshold)
         _, found = await self._print_of(audio, what="the recording")
-        embedder, vad = await self._models()
+        embedder, vad = await self.models()
         known = await asyncio.to_thread(
             voiceprints.embed_speech,
             reference,
@@ -334,7 +321,7 @@ class BiometricsService:
         self, *, key_id: str, audio: bytes, top_k: int = 5, threshold: float | None = None
     ) -> Identification:
         """The key's enrolled speakers whose print scores at least ``threshold``, best first."""
-        threshold = self._threshold(threshold)
+        threshold = self.threshold(threshold)
         if not 1 <= top_k <= MAX_TOP_K:
             raise Unprocessable(
                 f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}", field="top_k"
@@ -347,9 +334,9 @@ class BiometricsService:
                 "POST /v1/speakers and enroll it with POST /v1/speakers/{id}/enrollments"
             )
         clip, found = await self._print_of(audio, what="the audio to identify")
-        await self._meter(key_id=key_id, entry="identify", clip=clip)
+        await self.meter(key_id=key_id, entry="identify", clip=clip)
         scored = [
-            Candidate(s.id, s.name, round(voiceprints.score(_require_print(s), found.vector), 4))
+            Candidate(s.id, s.name, round(voiceprints.score(require_print(s), found.vector), 4))
             for s in speakers
         ]
         kept = sorted((c for c in scored if c.score >= threshold), key=lambda c: -c.score)
@@ -364,10 +351,10 @@ class BiometricsService:
         diarization needs to cluster voices and name the ones it knows."""
         async with self._sessions() as session:
             speakers = await speaker_queries.list_enrolled_speakers(session, key_id=key_id)
-        embedder, _ = await self._models()
-        return embedder, [(s.id, s.name, _require_print(s)) for s in speakers]
+        embedder, _ = await self.models()
+        return embedder, [(s.id, s.name, require_print(s)) for s in speakers]
 
-    def _threshold(self, value: float | None) -> float:
+    def threshold(self, value: float | None) -> float:
         if value is None:
             return self._settings.threshold
         if not -1.0 <= value <= 1.0:
@@ -377,206 +364,12 @@ class BiometricsService:
             )
         return value
 
-    # --- jobs: who speaks when -------------------------------------------------------------
-
-    async def submit_job(
-        self,
-        *,
-        key_id: str,
-        audio: bytes,
-        speaker_ids: Sequence[str] | None = None,
-        threshold: float | None = None,
-        callback_url: str | None = None,
-    ) -> Job:
-        """Store the recording and queue a job that labels its speech with enrolled speakers;
-        ``callback_url`` (checked by the caller) is told when it ends."""
-        threshold = self._threshold(threshold)
-        ids = None
-        if speaker_ids is not None:
-            ids = sorted({parse_id(s, what="speaker_id") for s in speaker_ids})
-            for speaker_id in ids:
-                _require_print(await self.get(key_id=key_id, speaker_id=speaker_id))
-        async with self._sessions() as session:
-            enrolled = await speaker_queries.list_enrolled_speakers(
-                session, key_id=key_id, speaker_ids=ids
-            )
-        if not enrolled:
-            raise SpeakerNotEnrolled(
-                "this key has no enrolled speaker to look for; enroll one first "
-                "(POST /v1/speakers/{id}/enrollments)"
-            )
-        decoded = decode_audio(audio, max_seconds=self._limits.max_speech_audio_s)
-        stored = await asyncio.to_thread(
-            lambda: encode_audio(resample(decoded.audio, JOB_RATE), "wav")
-        )
-        job_id = new_id()
-        input_key = job_input_key(job_id)
-        await self._blobs.put(input_key, stored)
-        try:
-            async with self._sessions() as session:
-                job = await job_queries.create_job(
-                    session,
-                    id=job_id,
-                    key_id=key_id,
-                    kind=JobKind.BIOMETRICS,
-                    params={
-                        "input_key": input_key,
-                        "speaker_ids": ids,
-                        "threshold": threshold,
-                        "duration_s": round(decoded.audio.duration_s, 3),
-                    },
-                    callback_url=callback_url,
-                )
-                await session.commit()
-        except BaseException:
-            await self._blobs.delete(input_key)
-            raise
-        await self._queue.submit(job_id)
-        return job
-
-    async def run_job(self, job: Job) -> None:
-        """Run a claimed BIOMETRICS job (from the runner): VAD, windows, scores, result."""
-        params = job.params
-        audio = decode_audio(await self._blobs.get(params["input_key"])).audio
-        async with self._sessions() as session:
-            speakers = await speaker_queries.list_enrolled_speakers(
-                session, key_id=job.key_id, speaker_ids=params.get("speaker_ids")
-            )
-        embedder, vad = await self._models()
-        found = await asyncio.to_thread(vad.segments, audio)
-        if not await self._progress(job, 0.1):
-            await self.discard_input(job)
-            return
-        merged = voiceprints.merge_gaps(found, gap_s=self._settings.merge_gap_s)
-        spans = voiceprints.windows(merged, window_s=self._settings.window_s)
-        prints = [(s, _require_print(s)) for s in speakers]
-        labelled: list[dict[str, Any]] = []
-        for i, (index, start, end) in enumerate(spans):
-            vector = await asyncio.to_thread(embedder.embed, voiceprints.clip(audio, start, end))
-            labelled.append(_label(index, start, end, vector, prints, params["threshold"]))
-            if (i + 1) % 10 == 0 and not await self._progress(job, 0.1 + 0.9 * i / len(spans)):
-                await self.discard_input(job)
-                return
-        result = _result(labelled, speakers, threshold=params["threshold"], audio=audio)
-        # Deleted first, so that a job seen finished has nothing left behind; should the write
-        # below fail, the job fails (a retry would find no recording), and nothing leaks.
-        await self.discard_input(job)
-        # Metered before the job is marked finished, keyed by the job: a job retried after a
-        # crash here is counted once, and never lost.
-        await self._meter(key_id=job.key_id, entry="job", clip=audio, event_key=f"job:{job.id}")
-        async with self._sessions() as session:
-            await job_queries.finish_job(
-                session,
-                job_id=job.id,
-                status=JobStatus.READY,
-                attempt=job.attempts,
-                result=result,
-            )
-            await session.commit()
-
-    async def discard_input(self, job: Job) -> None:
-        """Delete a BIOMETRICS job's recording: the result is all a finished job keeps."""
-        if job.params.get("input_key") == job_input_key(job.id):
-            await self._blobs.delete_prefix(f"jobs/{job.id}")  # its folder too, not just the file
-
-    async def _progress(self, job: Job, fraction: float) -> bool:
-        """Record progress; False when the job is no longer running (cancelled)."""
-        async with self._sessions() as session:
-            running = await job_queries.set_progress(session, job_id=job.id, progress=fraction)
-            await session.commit()
-        return running
-
-
-def _label(
-    index: int,
-    start: float,
-    end: float,
-    vector: FloatArray,
-    prints: list[tuple[Speaker, list[float]]],
-    threshold: float,
-) -> dict[str, Any]:
-    best: tuple[float, Speaker | None] = (-1.0, None)
-    for speaker, stored in prints:
-        value = voiceprints.score(stored, vector)
-        if value > best[0]:
-            best = (value, speaker)
-    best_score, best_speaker = best
-    accepted = best_speaker if best_score >= threshold else None
-    return {
-        "segment": index,
-        "start": start,
-        "end": end,
-        "speaker_id": accepted.id if accepted else None,
-        "name": accepted.name if accepted else None,
-        "score": best_score,
-    }
-
-
-def _result(
-    windows: list[dict[str, Any]], speakers: list[Speaker], *, threshold: float, audio: Audio
-) -> dict[str, Any]:
-    """Consecutive windows of one VAD segment with the same label become one segment."""
-    segments: list[dict[str, Any]] = []
-    for w in windows:
-        last = segments[-1] if segments else None
-        if last and last["_segment"] == w["segment"] and last["speaker_id"] == w["speaker_id"]:
-            last["_scores"].append((w["end"] - w["start"], w["score"]))
-            last["end"] = w["end"]
-            continue
-        segments.append(
-            {
-                "_segment": w["segment"],
-                "_scores": [(w["end"] - w["start"], w["score"])],
-                "start": w["start"],
-                "end": w["end"],
-                "speaker_id": w["speaker_id"],
-                "name": w["name"],
-            }
-        )
-    public = []
-    for s in segments:
-        total = sum(d for d, _ in s["_scores"])
-        mean = sum(d * v for d, v in s["_scores"]) / total
-        public.append(
-            {
-                "start": round(s["start"], 3),
-                "end": round(s["end"], 3),
-                "speaker_id": s["speaker_id"],
-                "name": s["name"],
-                "score": round(mean, 4),
-            }
-        )
-    summary = []
-    for speaker in speakers:
-        mine = [s for s in public if s["speaker_id"] == speaker.id]
-        if mine:
-            speech = sum(s["end"] - s["start"] for s in mine)
-            summary.append(
-                {
-                    "speaker_id": speaker.id,
-                    "name": speaker.name,
-                    "speech_s": round(speech, 3),
-                    "segments": len(mine),
-                    "score": round(max(s["score"] for s in mine), 4),
-                }
-            )
-    summary.sort(key=lambda s: -s["speech_s"])
-    unknown = sum(s["end"] - s["start"] for s in public if s["speaker_id"] is None)
-    return {
-        "segments": public,
-        "speakers": summary,
-        "unknown_speech_s": round(unknown, 3),
-        "duration_s": round(audio.duration_s, 3),
-        "threshold": threshold,
-        "searched": [s.id for s in speakers],
-    }
-
 
 def _vector(values: list[float]) -> FloatArray:
     return np.asarray(values, dtype=np.float32)
 
 
-def _require_print(speaker: Speaker) -> list[float]:
+def require_print(speaker: Speaker) -> list[float]:
     if speaker.embedding is None or speaker.enrollment_count == 0:
         raise SpeakerNotEnrolled(
             f"speaker {speaker.id} has no enrollment yet, so there is no voice print to compare "

@@ -40,6 +40,7 @@ from voxclone.services.pronunciation import PronunciationService
 from voxclone.services.provenance import ProvenanceService
 from voxclone.services.reference_fetch import ReferenceFetcher
 from voxclone.services.runner import JobRunner
+from voxclone.services.speaker_jobs import SpeakerJobs
 from voxclone.services.stories import StoryService
 from voxclone.services.story_archive import StoryArchives
 from voxclone.services.story_render import StoryRenderer
@@ -89,6 +90,8 @@ class Services:
     jobs: JobService
     oneshot: OneShotService
     biometrics: BiometricsService
+    speaker_jobs: SpeakerJobs
+    """Who speaks when in a longer recording (BIOMETRICS jobs)."""
     transcription: TranscriptionService
     denoise: DenoiseService
     admin_key: str
@@ -284,10 +287,11 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         sessions=sessions,
         blobs=blobs,
         engines=registry,
-        queue=queue,
         settings=settings.biometrics,
-        limits=settings.limits,
         usage=usage,
+    )
+    speaker_jobs = SpeakerJobs(
+        biometrics=biometrics, sessions=sessions, blobs=blobs, queue=queue, limits=settings.limits
     )
     keys = KeyService(sessions=sessions, admin_key=admin_key, cache_s=settings.auth_cache_s)
     stories = StoryService(
@@ -312,7 +316,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         sessions=sessions,
         synthesis=synthesis,
         voices=voices,
-        biometrics=biometrics,
+        speaker_jobs=speaker_jobs,
         max_attempts=settings.jobs.max_attempts,
         lease_s=settings.jobs.lease_s,
         heartbeat_s=settings.jobs.heartbeat_s,
@@ -373,6 +377,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
             default_backend=settings.default_backend,
         ),
         biometrics=biometrics,
+        speaker_jobs=speaker_jobs,
         transcription=transcription,
         denoise=DenoiseService(
             engines=registry, limits=settings.limits, settings=settings.deepfilter

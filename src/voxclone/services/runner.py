@@ -31,10 +31,10 @@ from voxclone.core.types import JobKind, JobStatus
 from voxclone.db import jobs as job_queries
 from voxclone.db.tables import Job, utcnow
 from voxclone.queue.base import JobQueue
-from voxclone.services.biometrics import BiometricsService
 from voxclone.services.callbacks import AwaitingCallback
 from voxclone.services.job_events import JobEvents
 from voxclone.services.metrics import Metrics
+from voxclone.services.speaker_jobs import SpeakerJobs
 from voxclone.services.story_render import StoryRenderer
 from voxclone.services.synthesis import JobCancelled, SynthesisService
 from voxclone.services.voices import VoiceService
@@ -59,7 +59,7 @@ class JobRunner:
         heartbeat_s: float = 10.0,
         sole_worker: bool = True,
         queue: JobQueue | None = None,
-        biometrics: BiometricsService | None = None,
+        speaker_jobs: SpeakerJobs | None = None,
         metrics: Metrics | None = None,
         job_events: JobEvents | None = None,
         story_renderer: StoryRenderer | None = None,
@@ -69,7 +69,7 @@ class JobRunner:
         self._sessions = sessions
         self._synthesis = synthesis
         self._voices = voices
-        self._biometrics = biometrics
+        self._speaker_jobs = speaker_jobs
         self._max_attempts = max_attempts
         self._lease = timedelta(seconds=lease_s)
         self._heartbeat_s = heartbeat_s
@@ -134,9 +134,9 @@ class JobRunner:
             if job.kind == JobKind.FIT_VOICE:
                 await self._voices.run_fit(job)
             elif job.kind == JobKind.BIOMETRICS:
-                if self._biometrics is None:
+                if self._speaker_jobs is None:
                     raise VoxcloneError("this worker was built without the biometrics service")
-                await self._biometrics.run_job(job)
+                await self._speaker_jobs.run(job)
             elif job.kind == JobKind.STORY_RENDER:
                 if self._story_renderer is None:
                     raise VoxcloneError("this worker was built without the story renderer")
@@ -205,8 +205,8 @@ class JobRunner:
             await self._voices.mark_fit_failed(
                 voice_id=job.voice_id, error="fitting was cancelled", job_id=job.id
             )
-        elif job.kind == JobKind.BIOMETRICS and self._biometrics is not None:
-            await self._biometrics.discard_input(job)
+        elif job.kind == JobKind.BIOMETRICS and self._speaker_jobs is not None:
+            await self._speaker_jobs.discard_input(job)
 
     async def _finished(self, job_id: str) -> None:
         """Tell the job's end to its listeners (webhooks); nothing if it has not ended."""
@@ -214,8 +214,8 @@ class JobRunner:
             await self._job_events.finished(job_id)
 
     async def _give_up(self, job: Job, message: str) -> None:
-        if job.kind == JobKind.BIOMETRICS and self._biometrics is not None:
-            await self._biometrics.discard_input(job)  # before the job is seen to have failed
+        if job.kind == JobKind.BIOMETRICS and self._speaker_jobs is not None:
+            await self._speaker_jobs.discard_input(job)  # before the job is seen to have failed
         async with self._sessions() as session:
             await job_queries.finish_job(
                 session, job_id=job.id, status=JobStatus.FAILED, error=message, attempt=job.attempts

@@ -266,7 +266,7 @@ async def submit_job(request: Request, services: ServicesDep, user: UserKey) -> 
             for part in value.split(",")
             if part.strip()
         ]
-        job = await services.biometrics.submit_job(
+        job = await services.speaker_jobs.submit(
             key_id=user.key_id,
             audio=await _required_audio(form),
             speaker_ids=ids or None,
