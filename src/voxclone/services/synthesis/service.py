@@ -109,7 +109,13 @@ class SynthesisService:
         return served, dataclasses.replace(result, blob_key=blob_key)
 
     async def _record(
-        self, caller: Principal, plan: Plan, result: SynthesizedAudio, *, entry: str
+        self,
+        caller: Principal,
+        plan: Plan,
+        result: SynthesizedAudio,
+        *,
+        entry: str,
+        requests: int = 1,
     ) -> None:
         await self.recorder.record(
             SynthesisAct(
@@ -121,7 +127,35 @@ class SynthesisService:
                 cache_hit=result.cache_hit,
                 plan=plan,
                 audio=result,
+                requests=requests,
                 audio_key=result.blob_key,
+            )
+        )
+
+    async def record_streamed(
+        self,
+        caller: Principal,
+        served: Plan,
+        *,
+        audio_s: float,
+        whole: SynthesizedAudio | None,
+        entry: str,
+        requests: int = 1,
+    ) -> None:
+        """Record a synthesis sent as it was made: ``whole`` is the file it added up to (None
+        when the stream ended early or could not be kept)."""
+        await self.recorder.record(
+            SynthesisAct(
+                key_id=key_id_of(caller),
+                entry=entry,
+                text=served.text,
+                backend=served.engine.name,
+                audio_s=audio_s,
+                cache_hit=False,
+                plan=served,
+                audio=whole,
+                requests=requests,
+                audio_key=whole.blob_key if whole is not None else None,
             )
         )
 
@@ -197,20 +231,7 @@ class SynthesisService:
         plan = await self._admitted(caller, req)
         hit = await self.cache.lookup(plan)
         if hit is not None:
-            await self.recorder.record(
-                SynthesisAct(
-                    key_id=key_id_of(caller),
-                    entry=entry,
-                    text=plan.text,
-                    backend=hit.backend,
-                    audio_s=hit.duration_s,
-                    cache_hit=True,
-                    plan=plan,
-                    audio=hit,
-                    requests=requests,
-                    audio_key=hit.blob_key,
-                )
-            )
+            await self._record(caller, plan, hit, entry=entry, requests=requests)
             return SynthesisStream(
                 pieces=one_piece(hit.data),
                 media_type=hit.media_type,
@@ -250,19 +271,8 @@ class SynthesisService:
                 except Exception:  # the act is recorded (billed) all the same
                     log.exception("could not keep the audio of a stream of voice %s", plan.voice.id)
                     whole = None
-            await self.recorder.record(
-                SynthesisAct(
-                    key_id=key_id_of(caller),
-                    entry=entry,
-                    text=served.text,
-                    backend=served.engine.name,
-                    audio_s=audio_s,
-                    cache_hit=False,
-                    plan=served,
-                    audio=whole,
-                    requests=requests,
-                    audio_key=whole.blob_key if whole is not None else None,
-                )
+            await self.record_streamed(
+                caller, served, audio_s=audio_s, whole=whole, entry=entry, requests=requests
             )
 
         return SynthesisStream(

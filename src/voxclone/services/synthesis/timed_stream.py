@@ -22,9 +22,7 @@ from voxclone.core.errors import VoxcloneError
 from voxclone.engines.alignment import Alignment
 from voxclone.services.keys import Principal
 from voxclone.services.streaming import _run_detached
-from voxclone.services.synthesis.admit import key_id_of
 from voxclone.services.synthesis.plan import Plan
-from voxclone.services.synthesis.record import SynthesisAct
 from voxclone.services.synthesis.timed import (
     TimedChunk,
     TimedChunks,
@@ -97,19 +95,7 @@ async def stream_timed(
             except Exception:  # the act is recorded (billed) all the same
                 log.exception("could not keep the timed stream of voice %s", plan.voice.id)
                 whole = None
-        await service.recorder.record(
-            SynthesisAct(
-                key_id=key_id_of(caller),
-                entry=entry,
-                text=served.text,
-                backend=served.engine.name,
-                audio_s=audio_s,
-                cache_hit=False,
-                plan=served,
-                audio=whole,
-                audio_key=whole.blob_key if whole is not None else None,
-            )
-        )
+        await service.record_streamed(caller, served, audio_s=audio_s, whole=whole, entry=entry)
 
     return TimedStream(
         pieces=_pieces(chunks, first, encoder, head, ended, f"timed stream of {plan.voice.id}"),
