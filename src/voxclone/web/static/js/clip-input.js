@@ -3,6 +3,7 @@
 // read, so a recording is decoded in the browser and sent as a 16-bit PCM WAV.
 
 import { field, h, seconds } from "./ui.js";
+import { encodeWav, monoOf } from "./voices-audio.js";
 
 const RECORD_RATE = 16000;
 const MAX_RECORD_S = 60;
@@ -138,42 +139,13 @@ export function clipInput({ label = "Audio file", multiple = false, hint } = {})
   };
 }
 
-// Decode a recording (any format the browser plays) into mono 16-bit PCM WAV bytes.
+// Decode a recording (any format the browser plays) into a mono 16-bit PCM WAV Blob.
 export async function toWav(blob) {
   const context = new AudioContext({ sampleRate: RECORD_RATE });
   try {
     const audio = await context.decodeAudioData(await blob.arrayBuffer());
-    const mono = new Float32Array(audio.length);
-    for (let c = 0; c < audio.numberOfChannels; c += 1) {
-      const data = audio.getChannelData(c);
-      for (let i = 0; i < data.length; i += 1) mono[i] += data[i] / audio.numberOfChannels;
-    }
-    return { wav: encodeWav(mono, audio.sampleRate), duration: audio.duration };
+    return { wav: encodeWav(monoOf(audio), audio.sampleRate), duration: audio.duration };
   } finally {
     context.close();
   }
-}
-
-function encodeWav(samples, rate) {
-  const buffer = new ArrayBuffer(44 + samples.length * 2);
-  const view = new DataView(buffer);
-  const text = (offset, s) => [...s].forEach((ch, i) => view.setUint8(offset + i, ch.charCodeAt(0)));
-  text(0, "RIFF");
-  view.setUint32(4, 36 + samples.length * 2, true);
-  text(8, "WAVE");
-  text(12, "fmt ");
-  view.setUint32(16, 16, true);
-  view.setUint16(20, 1, true); // PCM
-  view.setUint16(22, 1, true); // mono
-  view.setUint32(24, rate, true);
-  view.setUint32(28, rate * 2, true);
-  view.setUint16(32, 2, true);
-  view.setUint16(34, 16, true);
-  text(36, "data");
-  view.setUint32(40, samples.length * 2, true);
-  for (let i = 0; i < samples.length; i += 1) {
-    const s = Math.max(-1, Math.min(1, samples[i]));
-    view.setInt16(44 + i * 2, s < 0 ? s * 0x8000 : s * 0x7fff, true);
-  }
-  return buffer;
 }

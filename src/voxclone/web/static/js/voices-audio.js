@@ -1,4 +1,4 @@
-// Audio in the browser for the Voices and Speak pages: decoding a clip with WebAudio, cutting
+// Audio in the browser (Voices, Speak and the recorders of every page): decoding a clip with WebAudio, cutting
 // it, and writing 16-bit PCM WAV (the API reads WAV; Chromium records WebM/Opus, which it does not).
 
 // A mono Float32Array of `buffer` (an AudioBuffer): its channels averaged.
