@@ -135,6 +135,9 @@ def test_a_story_is_laid_out_edited_rendered_played_and_exported(
     row.get_by_label(re.compile("^Trim out")).press("Enter")
     expect(row.get_by_label(re.compile("^Trim out"))).to_have_value("3")
     assert clip(upload_id)["end_s"] == 5.5
+    # The timeline is redrawn from the API after the change: wait for the redrawn block, or the
+    # handle found below may be the one the redraw is about to replace.
+    expect(upload).to_have_attribute("aria-label", re.compile(r"2\.5 s to 5\.5 s"))
     # The right trim handle, dragged 20 px to the left: half a second shorter.
     handle = page.get_by_role("group", name="Lane Effects").locator(".handle.out")
     handle.scroll_into_view_if_needed()
