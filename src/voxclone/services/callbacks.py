@@ -51,6 +51,7 @@ from voxclone.db.tables import Job, Voice, utcnow
 from voxclone.engines.base import CallbackTrigger, CallbackTTSEngine, SynthesisParams, TTSEngine
 from voxclone.services.job_events import TERMINAL, JobEvents
 from voxclone.services.metrics import Metrics
+from voxclone.services.periodic import Periodic
 from voxclone.services.usage import UsageRecord, UsageService
 from voxclone.services.voices import VoiceService
 from voxclone.storage.base import BlobStore
@@ -106,7 +107,7 @@ class CallbackService:
         self._cache_enabled = cache_enabled
         self._metrics = metrics or Metrics()
         self._usage = usage
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("callback-timeouts", self.expire_overdue, settings.check_s)
 
     @staticmethod
     def handles(engine: TTSEngine) -> bool:
@@ -299,23 +300,10 @@ class CallbackService:
         return expired
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="voxclone-callback-timeouts")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.expire_overdue()
-            except Exception:
-                log.exception("looking for late callbacks failed")
-            await asyncio.sleep(self._settings.check_s)
+        await self._loop.stop()
 
 
 def _decode(completion: Completion) -> Audio:

@@ -10,8 +10,6 @@ history: an item sharing the cache's blob counts its full size.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +20,7 @@ from voxclone.config import HistorySettings
 from voxclone.db import history as queries
 from voxclone.db.tables import utcnow
 from voxclone.services.history import HistoryService
+from voxclone.services.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ class HistorySweeper:
         self._history = history
         self._settings = settings
         self._batch = batch
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("history-sweeper", self.sweep, settings.sweep_s)
 
     async def sweep(self) -> Swept:
         """One pass over every key with history."""
@@ -92,20 +91,7 @@ class HistorySweeper:
         return len((await self._history.drop(chosen)).deleted) if chosen else 0
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="voxclone-history-sweeper")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("history sweep failed")
-            await asyncio.sleep(self._settings.sweep_s)
+        await self._loop.stop()

@@ -14,8 +14,6 @@ once, and a sweep that races a worker costs one redundant message at most.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -25,6 +23,7 @@ from voxclone.core.errors import QueueUnavailable
 from voxclone.db import jobs as job_queries
 from voxclone.db.tables import utcnow
 from voxclone.queue.base import JobQueue
+from voxclone.services.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ class JobSweeper:
         self._requeue_after = timedelta(seconds=requeue_after_s)
         self._interval_s = interval_s
         self._batch = batch
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("job-sweeper", self._sweep_unless_queue_away, interval_s)
 
     async def sweep(self) -> list[str]:
         """One pass: the ids it enqueued again. ``QueueUnavailable`` if Redis is down."""
@@ -78,22 +77,13 @@ class JobSweeper:
             )
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="voxclone-job-sweeper")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except QueueUnavailable as exc:
-                log.warning("job sweep skipped: %s", exc)
-            except Exception:
-                log.exception("job sweep failed")
-            await asyncio.sleep(self._interval_s)
+    async def _sweep_unless_queue_away(self) -> None:
+        try:
+            await self.sweep()
+        except QueueUnavailable as exc:
+            log.warning("job sweep skipped: %s", exc)
