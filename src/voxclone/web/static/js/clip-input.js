@@ -3,24 +3,21 @@
 // read, so a recording is decoded in the browser and sent as a 16-bit PCM WAV.
 
 import { field, h, seconds } from "./ui.js";
+import { microphone } from "./microphone.js";
 import { encodeWav, monoOf } from "./voices-audio.js";
 
 const RECORD_RATE = 16000;
-const MAX_RECORD_S = 60;
 
 // clipInput({label, multiple, hint}) -> {element, control, clips(), clear(), destroy()}
 // clips() is the chosen files, or the recording(s): what the user did last wins (with
 // `multiple`, recordings are added to the chosen files).
 export function clipInput({ label = "Audio file", multiple = false, hint } = {}) {
   const control = h("input", { type: "file", accept: "audio/*", name: "audio", multiple });
-  const record = h("button", { type: "button", class: "secondary" }, "● Record");
-  const stop = h("button", { type: "button", class: "secondary", hidden: true }, "■ Stop");
-  const status = h("span", { class: "muted", role: "status" }, "");
+  const mic = microphone({ onRecorded: (blob) => recorded(blob) });
+  const { record, stop, status } = mic;
   const list = h("ul", { class: "clip-list" });
   let files = [];
   let recordings = [];
-  let recorder = null;
-  let timer = null;
 
   function renderList() {
     list.replaceChildren(
@@ -60,57 +57,23 @@ export function clipInput({ label = "Audio file", multiple = false, hint } = {})
     if (!multiple) forgetRecordings();
   });
 
-  record.addEventListener("click", async () => {
-    status.textContent = "";
-    let stream;
+  async function recorded(blob) {
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-    } catch (err) {
-      status.textContent = `The microphone is not available: ${err.message}`;
-      return;
-    }
-    const chunks = [];
-    recorder = new MediaRecorder(stream);
-    recorder.addEventListener("dataavailable", (e) => e.data.size && chunks.push(e.data));
-    recorder.addEventListener("stop", async () => {
-      stream.getTracks().forEach((t) => t.stop());
-      clearInterval(timer);
-      record.hidden = false;
-      stop.hidden = true;
-      record.focus();
-      try {
-        const { wav, duration } = await toWav(new Blob(chunks, { type: recorder.mimeType }));
-        const n = multiple ? recordings.length + 1 : 1;
-        const file = new File([wav], `recording-${n}.wav`, { type: "audio/wav" });
-        if (!multiple) {
-          forgetRecordings();
-          files = [];
-          control.value = "";
-        }
-        recordings.push({ file, duration, url: URL.createObjectURL(file) });
-        renderList();
-        status.textContent = `Recorded ${seconds(duration)}.`;
-      } catch (err) {
-        status.textContent = `The recording could not be read: ${err.message}`;
+      const { wav, duration } = await toWav(blob);
+      const n = multiple ? recordings.length + 1 : 1;
+      const file = new File([wav], `recording-${n}.wav`, { type: "audio/wav" });
+      if (!multiple) {
+        forgetRecordings();
+        files = [];
+        control.value = "";
       }
-    });
-    const started = performance.now();
-    recorder.start(250);
-    record.hidden = true;
-    stop.hidden = false;
-    stop.focus();
-    status.textContent = "Recording…";
-    timer = setInterval(() => {
-      const s = (performance.now() - started) / 1000;
-      status.textContent = `Recording… ${seconds(s)}`;
-      if (s >= MAX_RECORD_S) stopRecording();
-    }, 500);
-  });
-
-  function stopRecording() {
-    if (recorder && recorder.state !== "inactive") recorder.stop();
+      recordings.push({ file, duration, url: URL.createObjectURL(file) });
+      renderList();
+      status.textContent = `Recorded ${seconds(duration)}.`;
+    } catch (err) {
+      status.textContent = `The recording could not be read: ${err.message}`;
+    }
   }
-  stop.addEventListener("click", stopRecording);
 
   const element = h(
     "div",
@@ -130,10 +93,7 @@ export function clipInput({ label = "Audio file", multiple = false, hint } = {})
       status.textContent = "";
     },
     destroy() {
-      clearInterval(timer);
-      if (recorder && recorder.state !== "inactive") {
-        recorder.stream.getTracks().forEach((t) => t.stop());
-      }
+      mic.destroy();
       forgetRecordings();
     },
   };

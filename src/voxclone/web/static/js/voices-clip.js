@@ -4,10 +4,9 @@
 
 import { api } from "./api.js";
 import { clearErrors, field, h, seconds, showError, waveform } from "./ui.js";
+import { microphone } from "./microphone.js";
 import { decodeClip, encodeWav, trimmedWav } from "./voices-audio.js";
 import RegionsPlugin from "../vendor/wavesurfer/plugins/regions.esm.js";
-
-const MAX_RECORD_S = 60;
 
 function describe(verdict) {
   const c = verdict.checks || {};
@@ -21,9 +20,14 @@ function describe(verdict) {
 // clipPicker({backend: () => name, lang: () => code}) -> {element, file(), destroy(), reset()}
 export function clipPicker({ backend, lang }) {
   const input = h("input", { type: "file", accept: "audio/*", name: "ref_audio" });
-  const record = h("button", { type: "button", class: "secondary" }, "● Record");
-  const stop = h("button", { type: "button", class: "secondary", hidden: true }, "■ Stop");
-  const status = h("span", { class: "muted", role: "status" });
+  const mic = microphone({
+    onRecorded(blob) {
+      input.value = "";
+      status.textContent = "Recorded.";
+      load(blob);
+    },
+  });
+  const { record, stop, status } = mic;
   const player = h("div", { class: "clip-wave", dataset: { testid: "reference-wave" } });
   const start = h("input", { type: "number", name: "trim_start", min: 0, step: 0.05, value: 0 });
   const end = h("input", { type: "number", name: "trim_end", min: 0, step: 0.05, value: 0 });
@@ -37,8 +41,6 @@ export function clipPicker({ backend, lang }) {
   let clip = null;
   let ws = null;
   let region = null;
-  let recorder = null;
-  let timer = null;
 
   function bounds() {
     const from = Math.max(0, Math.min(Number(start.value) || 0, clip.duration));
@@ -130,44 +132,6 @@ export function clipPicker({ backend, lang }) {
     if (input.files && input.files[0]) load(input.files[0]);
   });
 
-  function stopRecording() {
-    if (recorder && recorder.state !== "inactive") recorder.stop();
-  }
-  stop.addEventListener("click", stopRecording);
-  record.addEventListener("click", async () => {
-    let stream;
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-    } catch (err) {
-      status.textContent = `The microphone is not available: ${err.message}`;
-      return;
-    }
-    const chunks = [];
-    recorder = new MediaRecorder(stream);
-    recorder.addEventListener("dataavailable", (e) => e.data.size && chunks.push(e.data));
-    recorder.addEventListener("stop", () => {
-      stream.getTracks().forEach((t) => t.stop());
-      clearInterval(timer);
-      record.hidden = false;
-      stop.hidden = true;
-      record.focus();
-      input.value = "";
-      status.textContent = "Recorded.";
-      load(new Blob(chunks, { type: recorder.mimeType }));
-    });
-    const began = performance.now();
-    recorder.start(250);
-    record.hidden = true;
-    stop.hidden = false;
-    stop.focus();
-    status.textContent = "Recording…";
-    timer = setInterval(() => {
-      const s = (performance.now() - began) / 1000;
-      status.textContent = `Recording… ${seconds(s)}`;
-      if (s >= MAX_RECORD_S) stopRecording();
-    }, 500);
-  });
-
   const element = h(
     "div",
     { class: "clip-picker" },
@@ -195,10 +159,7 @@ export function clipPicker({ backend, lang }) {
       status.textContent = "";
     },
     destroy() {
-      clearInterval(timer);
-      if (recorder && recorder.state !== "inactive") {
-        recorder.stream.getTracks().forEach((t) => t.stop());
-      }
+      mic.destroy();
       if (ws) ws.destroy();
     },
   };
