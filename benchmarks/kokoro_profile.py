@@ -6,8 +6,9 @@ Builds the ``local`` engine as the server does (the rewritten graph from its dat
 first use), runs one sentence ``--runs`` times through a profiling onnxruntime session on the
 same graph with the same threads (it reaches into the engine for them, as a profiler may), and
 prints one table: each operator type's share of the kernel time, its milliseconds per run and
-nanoseconds per element of its first input. The vocoder's Snake activations are its Sin, Mul
-and Add nodes.
+nanoseconds per element of its first input. The vocoder's AdaIN and Snake activations are one
+``AdaINSnake`` node each where the fused operators run (``--no-fused``: the graph without them,
+where they are its ReduceMean, Sub, Div, Sin, Mul and Add nodes).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from voxclone.engines.kokoro import KokoroEngine
+from voxclone.engines.kokoro_ops import build_library
 
 TEXT = "The quick brown fox jumps over the lazy dog near the quiet river bank."
 
@@ -45,6 +47,8 @@ def profile(engine: KokoroEngine, text: str, voice: str, runs: int) -> list[dict
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.enable_profiling = True
+    if engine.fused_ops:  # the graph needs the fused operators
+        options.register_custom_ops_library(str(build_library(engine._data_dir / "native")))
     with tempfile.TemporaryDirectory() as folder:
         options.profile_file_prefix = str(Path(folder) / "kokoro")
         session = onnxruntime.InferenceSession(
@@ -88,10 +92,11 @@ def main() -> None:
     parser.add_argument("--voice", default="af_heart")
     parser.add_argument("--text", default=TEXT)
     parser.add_argument("--data-dir", default="data", help="where the engine keeps its graph")
+    parser.add_argument("--no-fused", action="store_true", help="without the fused operators")
     args = parser.parse_args()
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
-    engine = KokoroEngine("local", data_dir=args.data_dir, fit=False)
+    engine = KokoroEngine("local", data_dir=args.data_dir, fit=False, fused_ops=not args.no_fused)
     try:
         events = profile(engine, args.text, args.voice, args.runs)
     finally:

@@ -42,6 +42,12 @@ class KokoroSettings(BaseModel):
         description="Run the vocoder's convolutions on int8 kernels (about half the CPU time, "
         "slightly noisier audio); false: float convolutions.",
     )
+    fused_ops: bool = Field(
+        True,
+        description="Run the vocoder's AdaIN + Snake activations as fused custom operators, "
+        "built once into DATA_DIR/native with the host's C compiler (about a fifth less time; "
+        "without a compiler the engine runs without them and logs why).",
+    )
 
 
 class WhisperSettings(BaseModel):

@@ -22,6 +22,7 @@ def builtin_specs(settings: Settings) -> list[EngineSpec]:
         "voices_path": settings.kokoro.voices_path,
         "shared_models_dir": settings.kokoro.shared_models_dir,
         "int8_convs": settings.kokoro.int8_convs,
+        "fused_ops": settings.kokoro.fused_ops,
     }
     return [
         EngineSpec(name="piper", target="voxclone.engines.piper:PiperEngine", options=piper),

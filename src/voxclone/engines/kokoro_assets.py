@@ -478,12 +478,13 @@ def load_conv_ranges(digest: str, path: Path = CONV_RANGES) -> dict[str, Range]:
         }
 
 
-def load_session(model: Path, threads: int) -> Any:
+def load_session(model: Path, threads: int, *, custom_ops: Path | None = None) -> Any:
     """An onnxruntime CPU session for ``model`` with ``threads`` intra-op threads.
 
     Sequential execution, full graph optimisation, and worker threads that sleep instead of
     spinning between operators: on a small shared machine spinning burns the core another
-    request (or the API) needs, and measured no faster.
+    request (or the API) needs, and measured no faster. ``custom_ops`` is a custom-operator
+    library to register first (``kokoro_ops``).
     """
     try:
         import onnxruntime
@@ -497,6 +498,8 @@ def load_session(model: Path, threads: int) -> Any:
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only
     try:
+        if custom_ops is not None:
+            options.register_custom_ops_library(str(custom_ops))
         return onnxruntime.InferenceSession(
             str(model), sess_options=options, providers=["CPUExecutionProvider"]
         )
