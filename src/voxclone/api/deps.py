@@ -14,7 +14,8 @@ from voxclone.services.keys import Principal
 from voxclone.services.synthesis import RateState
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: FastAPI runs a plain ``def`` dependency in a thread, a hop on every request.
     services: Services = request.app.state.services
     return services
 

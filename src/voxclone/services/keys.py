@@ -11,7 +11,6 @@ import hmac
 import logging
 import os
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from voxclone.core.errors import AuthenticationError, NotFound
 from voxclone.core.types import new_id, parse_id
 from voxclone.db import keys as key_queries
 from voxclone.db.tables import ApiKey
+from voxclone.services.state_cache import KEYS, TtlCache
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +98,10 @@ class KeyService:
         self._sessions = sessions
         self._admin_hash = hash_key(admin_key)
         self._cache_s = cache_s
-        # key hash -> (principal, monotonic expiry): spares a database round trip per request.
-        # A revocation through this process drops the entry at once; other hosts see it within
-        # ``cache_s`` seconds (docs/decisions.md).
-        self._cache: dict[str, tuple[Principal, float]] = {}
+        # key hash -> principal: spares a database round trip per request. A change to a key
+        # in this process drops it at once; other hosts see it within ``cache_s`` seconds, or
+        # when Redis carries the change (services/state_cache.py, docs/decisions.md).
+        self._cache: TtlCache[str, Principal] = TtlCache(KEYS, ttl_s=cache_s)
 
     async def authenticate(self, token: str | None) -> Principal:
         if not token:
@@ -121,8 +121,9 @@ class KeyService:
         if hmac.compare_digest(digest, self._admin_hash):
             return Principal(key_id=None, is_admin=True, label="admin")
         cached = self._cache.get(digest)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
+        if cached is not None:
+            return cached
+        read_at = self._cache.reader()
         async with self._sessions() as session:
             record = await key_queries.get_key_by_hash(
                 session, key_hash=digest, include_revoked=True
@@ -134,10 +135,7 @@ class KeyService:
         if record.revoked_at is not None:
             raise AuthenticationError("this API key has been revoked")
         principal = principal_of(record)
-        if self._cache_s > 0:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (principal, time.monotonic() + self._cache_s)
+        self._cache.put(digest, principal, read_at=read_at)
         return principal
 
     async def create(
@@ -193,13 +191,13 @@ class KeyService:
             if record is None:
                 raise NotFound(f"no API key with id {key_id}", key_id=key_id)
             await session.commit()
-        self._cache.pop(record.key_hash, None)
+        self._cache.pop(record.key_hash)
         return record
 
     def forget(self, *, key_hash: str) -> None:
         """Drop the cached principal of a key changed in another service's transaction (the
         billing webhooks issue and revoke keys in the transaction that records the event)."""
-        self._cache.pop(key_hash, None)
+        self._cache.pop(key_hash)
 
     async def rotate_webhook_secret(self, *, key_id: str) -> str:
         """A new secret for signing the key's outbound webhooks; the old one stops at once."""
@@ -218,7 +216,7 @@ class KeyService:
             if record is None or record.revoked_at is None:
                 raise NotFound(f"no API key with id {key_id}", key_id=key_id)
             await session.commit()
-        self._cache.pop(record.key_hash, None)
+        self._cache.pop(record.key_hash)
         return record.revoked_at
 
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -46,6 +46,9 @@ class UsageRecord:
     requests: int = 1
     event_key: str | None = None
     """Idempotency: a second record with the same key is ignored ("job:<id>")."""
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(UsageRecord))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +151,9 @@ class UsageService:
 
     async def record(self, record: UsageRecord) -> None:
         """Record one act; see the module's docstring for when it is written."""
-        row: dict[str, object] = {"id": new_id(), "created_at": utcnow(), **asdict(record)}
+        row: dict[str, object] = {"id": new_id(), "created_at": utcnow()}
+        for name in _RECORD_FIELDS:  # scalars: no deep copy as ``asdict`` makes (hot path)
+            row[name] = getattr(record, name)
         if record.characters == 0 and record.event_key is None:
             self._buffer.append(row)
             if self._timer is None:

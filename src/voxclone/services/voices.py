@@ -32,6 +32,7 @@ from voxclone.engines.registry import EngineRegistry
 from voxclone.queue.base import JobQueue
 from voxclone.services.denoise import denoise_reference
 from voxclone.services.prompt_cache import PromptCache
+from voxclone.services.state_cache import VOICES, TtlCache
 from voxclone.services.stock_voices import StockVoice, StockVoices
 from voxclone.services.transcription import TranscriptionService
 from voxclone.services.voice_fits import land_fit, note_fit_failed
@@ -113,8 +114,13 @@ class VoiceService:
         default_backend: str,
         queue: JobQueue,
         transcription: TranscriptionService | None = None,
+        cache_s: float = 0.0,
     ) -> None:
         self._transcription = transcription
+        # (key id, voice as named) -> voice, for synthesis (``resolve_cached``).
+        self._resolved: TtlCache[tuple[str, str], Voice | StockVoice] = TtlCache(
+            VOICES, ttl_s=cache_s
+        )
         """Transcribes references sent without ref_text (None: auto-transcription is off)."""
         self._sessions = sessions
         self._blobs = blobs
@@ -353,6 +359,19 @@ class VoiceService:
                     **exc.details,
                 ) from None
         return await self.get(key_id=key_id, voice_id=voice)
+
+    async def resolve_cached(self, *, key_id: str, voice: str) -> Voice | StockVoice:
+        """``resolve``, from memory for up to ``cache_s`` seconds: what synthesis reads on
+        every request. A change to any voice in this process is seen at once, one made by
+        another process within ``cache_s`` (services/state_cache.py). Read-only use only."""
+        cached = self._resolved.get((key_id, voice))
+        if cached is not None:
+            return cached
+        read_at = self._resolved.reader()
+        found = await self.resolve(key_id=key_id, voice=voice)
+        if isinstance(found, StockVoice) or found.status == VoiceStatus.READY:
+            self._resolved.put((key_id, voice), found, read_at=read_at)  # not one in the making
+        return found
 
     async def find(self, *, key_id: str, voice: str) -> Voice | StockVoice:
         """The key's voice whose id is ``voice``, else the newest of its voices named ``voice``

@@ -74,8 +74,10 @@ class Planner:
         router: Router,
         limits: LimitSettings,
         consent: ConsentSettings | None = None,
+        confirm_voices: bool = False,
     ) -> None:
         self._voices = voices
+        self._confirm_voices = confirm_voices
         self._engines = engines
         self._router = router
         self._limits = limits
@@ -152,7 +154,7 @@ class Planner:
                 f"sample_rate {req.sample_rate} is outside {MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE}",
                 field="sample_rate",
             )
-        voice = await self._voices.resolve(key_id=key_id, voice=req.voice_id)
+        voice = await self._voices.resolve_cached(key_id=key_id, voice=req.voice_id)
         if isinstance(voice, StockVoice):
             check_stock_backend(voice, req.backend)
         else:
@@ -173,6 +175,17 @@ class Planner:
         plan = _planned(req, voice, engine, lang, text)
         self.check_output(len(text), plan.params.speed)
         return plan
+
+    async def confirm(self, plan: Plan) -> None:
+        """Before a miss is rendered and cached: the plan's voice, read again from the database
+        (``plan`` read it from memory), so that audio is never made and kept for a voice that
+        another process deleted or changed moments ago (NotFound, Conflict). Only where other
+        processes may write voices (``confirm_voices``): this process's writes are seen at once
+        (services/state_cache.py), and the read costs a gateway request a database round trip."""
+        if self._confirm_voices and isinstance(plan.voice, Voice):
+            voice = await self._voices.resolve(key_id=plan.voice.key_id, voice=plan.voice.id)
+            assert isinstance(voice, Voice)
+            check_ready(voice)
 
     def check_output(self, characters: int, speed: float) -> None:
         """Refuse up front a text that, read at ``speed``, would clearly make more audio than
