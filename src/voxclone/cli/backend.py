@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from voxclone.client import HistoryItem, Job, Key, KeyIssued, StorySummary, Usage, Voice
 from voxclone.client.provenance import Verification
 from voxclone.client.voices import Consent, ConsentChallenge
+from voxclone.client.watermark import Detection
 
 Progress = Callable[[float], None]
 
@@ -77,6 +78,7 @@ class Backend(Protocol):
         self, *, audio: bytes, filename: str, manifest: bytes | None
     ) -> Verification: ...
     async def provenance_manifest(self, history_id: str) -> dict[str, Any]: ...
+    async def watermark_detect(self, *, audio: bytes, filename: str) -> Detection: ...
 
     # speech
     async def say(

@@ -18,12 +18,14 @@ from voxclone.api.schemas import JobPublic, KeyPublic, VoicePublic
 from voxclone.api.schemas import KeyIssued as KeyIssuedPublic
 from voxclone.api.story_schemas import StorySummary as StorySummaryPublic
 from voxclone.api.usage_schemas import UsagePublic
+from voxclone.api.watermark_schemas import detect_result
 from voxclone.cli.backend import Deleted, Progress, Spoken, StoryMade
 from voxclone.client import HistoryItem, Job, Key, KeyIssued, StorySummary, Usage, Voice
 from voxclone.client.provenance import Verification
 from voxclone.client.voices import Consent, ConsentChallenge
+from voxclone.client.watermark import Detection
 from voxclone.config import Settings
-from voxclone.core.errors import InvalidInput, NotFound, VoxcloneError
+from voxclone.core.errors import InvalidAudio, InvalidInput, NotFound, VoxcloneError
 from voxclone.core.types import JobStatus
 from voxclone.db import jobs as job_queries
 from voxclone.db.history import HistoryFilter
@@ -152,13 +154,33 @@ class LocalBackend:
         self, *, audio: bytes, filename: str, manifest: bytes | None
     ) -> Verification:
         parsed = parse_manifest(manifest) if manifest is not None else None
-        verdict = await self._provenance().verify(
-            caller=await self._user(), audio=audio, manifest=parsed
-        )
-        return Verification.model_validate(asdict(verdict))
+        caller = await self._user()
+        verdict = await self._provenance().verify(caller=caller, audio=audio, manifest=parsed)
+        found = None
+        if self.s.watermark is not None:
+            try:
+                found = await self._detection(caller, audio)
+            except InvalidAudio:  # not audio: the hash alone answers, as the API does
+                found = None
+        return Verification.model_validate({**asdict(verdict), "watermark": found})
 
     async def provenance_manifest(self, history_id: str) -> dict[str, Any]:
         return await self._provenance().manifest(key_id=await self._key_id(), history_id=history_id)
+
+    # watermark ----------------------------------------------------------------------------
+
+    async def watermark_detect(self, *, audio: bytes, filename: str) -> Detection:
+        if self.s.watermark is None:
+            raise VoxcloneError("the watermark is off (VOXCLONE_WATERMARK__ENABLED=false)")
+        return await self._detection(await self._user(), audio)
+
+    async def _detection(self, caller: Principal, audio: bytes) -> Detection:
+        assert self.s.watermark is not None
+        verdict = await self.s.watermark.detect(
+            caller=caller, data=audio, max_seconds=self.s.settings.limits.max_speech_audio_s
+        )
+        answer = detect_result(verdict, urls=lambda i: (f"/v1/history/{i}/audio", None))
+        return Detection.model_validate(answer.model_dump(mode="json"))
 
     # speech -------------------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ def verify(
     if verdict.manifest_valid is not None:
         typer.echo(f"manifest valid: {'yes' if verdict.manifest_valid else 'no'}")
     typer.echo(verdict.reason)
+    if verdict.watermark is not None:
+        typer.echo(f"watermark: {verdict.watermark.reason}")
     if not verdict.generated or verdict.manifest_valid is False:
         raise typer.Exit(1)
 

@@ -21,6 +21,7 @@ from voxclone.client import (
 )
 from voxclone.client.provenance import Verification
 from voxclone.client.voices import Consent, ConsentChallenge
+from voxclone.client.watermark import Detection
 
 WRITERS = {"text": "text", "srt": "srt", "vtt": "vtt"}
 
@@ -85,6 +86,9 @@ class RemoteBackend:
 
     async def provenance_manifest(self, history_id: str) -> dict[str, Any]:
         return await self.client.provenance.manifest(history_id)
+
+    async def watermark_detect(self, *, audio: bytes, filename: str) -> Detection:
+        return await self.client.watermark.detect((filename, audio))
 
     async def say(
         self,

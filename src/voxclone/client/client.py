@@ -17,6 +17,7 @@ from voxclone.client import (
     stories,
     synthesis,
     voices,
+    watermark,
 )
 from voxclone.client.retry import RetryPolicy
 from voxclone.client.transport import AsyncTransport, SyncTransport, client_options
@@ -51,6 +52,7 @@ class Client:
         self.account = account.Account(t)
         self.keys = account.Keys(t)
         self.provenance = provenance.Provenance(t)
+        self.watermark = watermark.Watermark(t)
 
     def close(self) -> None:
         self.http.close()
@@ -94,6 +96,7 @@ class AsyncClient:
         self.account = account.AsyncAccount(t)
         self.keys = account.AsyncKeys(t)
         self.provenance = provenance.AsyncProvenance(t)
+        self.watermark = watermark.AsyncWatermark(t)
 
     async def aclose(self) -> None:
         await self.http.aclose()

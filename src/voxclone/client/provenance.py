@@ -11,6 +11,7 @@ from voxclone.client import calls as c
 from voxclone.client.calls import Call, FileInput, Op
 from voxclone.client.models import Model
 from voxclone.client.resource import AsyncResource, SyncResource, async_op, sync_op
+from voxclone.client.watermark import Detection
 
 
 class Verification(Model):
@@ -21,6 +22,8 @@ class Verification(Model):
     backend: str | None = None
     created_at: datetime | None = None
     manifest_valid: bool | None = None
+    watermark: Detection | None = None
+    """The watermark found in the file (None: the watermark is off, or it is not audio)."""
 
 
 class PublicKey(Model):

@@ -131,6 +131,19 @@ async def find_by_sha256(session: AsyncSession, *, sha256: str) -> list[HistoryI
     return list((await session.execute(statement)).scalars())
 
 
+async def find_by_id_prefix(session: AsyncSession, *, prefix: str) -> list[HistoryItem]:
+    """Every key's items whose id starts with the 8 hex digits ``prefix`` (the watermark
+    carries them), oldest first. LIKE, not a range: a database collation may order "-"
+    anywhere."""
+    statement = (
+        select(HistoryItem)
+        .where(HistoryItem.id.like(f"{prefix}-%"))
+        .order_by(HistoryItem.created_at)
+        .limit(100)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
 async def set_sha256(session: AsyncSession, *, history_id: str, sha256: str) -> None:
     statement = update(HistoryItem).where(HistoryItem.id == history_id).values(audio_sha256=sha256)
     await session.execute(statement, execution_options={"synchronize_session": False})

@@ -75,6 +75,7 @@ class HistoryRecorder:
             characters=len(act.text),
             cache_hit=act.cache_hit,
             audio_key=act.audio_key,
+            item_id=act.audio.history_id if act.audio is not None else None,
         )
 
     async def job_finished(self, job: Job) -> None:

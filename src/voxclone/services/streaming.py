@@ -109,8 +109,10 @@ async def encoded_pieces(
     head: bytes,
     ended: Callable[[list[Audio], bool], Coroutine[Any, Any, None]] | None,
     label: str,
+    mark: Callable[[Audio], Audio] | None = None,
 ) -> AsyncGenerator[bytes, None]:
-    """``head`` (``first``, already encoded), then each further chunk as ``encoder`` encodes it.
+    """``head`` (``first``, already encoded), then each further chunk as ``encoder`` encodes it
+    (``mark``ed first: the watermark, when on; ``first`` is already).
 
     When the stream ends, ``ended`` gets the chunks made and whether that was all of them
     (True: every chunk was sent, so the whole file may be cached). When the consumer stops
@@ -124,7 +126,8 @@ async def encoded_pieces(
     try:
         if head:
             yield head
-        async for chunk in chunks:
+        async for made in chunks:
+            chunk = made if mark is None else await asyncio.to_thread(mark, made)
             kept.append(chunk)
             if piece := await asyncio.to_thread(encoder.encode, chunk):
                 yield piece

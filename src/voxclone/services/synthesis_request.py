@@ -59,6 +59,8 @@ class SynthesizedAudio:
     cache_hit: bool
     blob_key: str | None = None
     """Where the audio is stored (the synthesis cache's blob); None when it is not."""
+    history_id: str | None = None
+    """The id its history item gets: the one its watermark carries (None: not marked)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ from starlette.routing import NoMatchFound
 
 from voxclone.api.deps import AnyKey, ServicesDep, UserKey
 from voxclone.api.uploads import read_form, read_upload, text_field
-from voxclone.core.errors import AudioTooLarge, InvalidInput, MissingField
+from voxclone.api.watermark_schemas import DetectResult, detect_result, request_urls
+from voxclone.core.errors import AudioTooLarge, InvalidAudio, InvalidInput, MissingField
 from voxclone.services.manifest_signing import ALGORITHM
 from voxclone.services.provenance import ProvenanceService
 
@@ -39,6 +40,10 @@ class VerifyResult(BaseModel):
     manifest_valid: bool | None = None
     """Only when a manifest was sent: signed by this deployment and naming these bytes."""
     reason: str
+    watermark: DetectResult | None = None
+    """The watermark found in the audio (docs/watermark.md): it survives re-encoding and
+    trimming, which the exact hash does not. None when the watermark is off or the file is
+    not audio."""
 
 
 def _service(services: ServicesDep) -> ProvenanceService:
@@ -93,6 +98,15 @@ async def verify(request: Request, services: ServicesDep, user: AnyKey) -> Verif
         raise MissingField("file is required: the audio to check", field="file")
     manifest = parse_manifest(raw) if raw is not None else None
     verdict = await _service(services).verify(caller=user, audio=audio, manifest=manifest)
+    marked = None
+    if services.watermark is not None:
+        try:
+            found = await services.watermark.detect(
+                caller=user, data=audio, max_seconds=services.settings.limits.max_speech_audio_s
+            )
+            marked = detect_result(found, urls=request_urls(request))
+        except InvalidAudio:  # not audio: the hash alone answers
+            marked = None
     return VerifyResult(
         generated=verdict.generated,
         history_id=verdict.history_id,
@@ -101,6 +115,7 @@ async def verify(request: Request, services: ServicesDep, user: AnyKey) -> Verif
         created_at=verdict.created_at,
         manifest_valid=verdict.manifest_valid,
         reason=verdict.reason,
+        watermark=marked,
     )
 
 

@@ -1,38 +1,64 @@
-"""Render: run the engine on a plan's text with the voice's prompt, and encode the audio."""
+"""Render: run the engine on a plan's text with the voice's prompt, mark it (the watermark,
+``mark.py``, when on) and encode the audio."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from voxclone.audio import concat_with_crossfade, encode_audio, media_type
-from voxclone.core.types import Audio
+from voxclone.core.types import Audio, new_id
 from voxclone.engines.base import SynthesisParams, TTSEngine
 from voxclone.engines.text import split_sentences
 from voxclone.services.metrics import Metrics
 from voxclone.services.streaming import EngineChunks
+from voxclone.services.synthesis.mark import Marker, StreamMarker
 from voxclone.services.synthesis.plan import Plan
 from voxclone.services.synthesis_request import SynthesizedAudio
 from voxclone.services.voices import VoiceService
 
 ProgressSink = Callable[[float], Awaitable[None]]
+MarkFn = Callable[[Audio], Audio]
 
 
 class Renderer:
     def __init__(
-        self, *, voices: VoiceService, metrics: Metrics, max_output_s: float | None = None
+        self,
+        *,
+        voices: VoiceService,
+        metrics: Metrics,
+        max_output_s: float | None = None,
+        marker: Marker | None = None,
     ) -> None:
         self._voices = voices
         self._metrics = metrics
         self._max_output_s = max_output_s
+        self.marker = marker
+        """The watermark (None: off)."""
+
+    def marking(self, plan: Plan | None) -> tuple[str | None, MarkFn | None]:
+        """The history id reserved for the audio of ``plan`` (None: a one-shot clone) and the
+        function that marks it with that id; (None, None) when it is not marked."""
+        if self.marker is None or (plan is not None and not self.marker.marks(plan)):
+            return None, None
+        marker, history_id = self.marker, new_id()
+        return history_id, lambda audio: marker.mark(audio, history_id=history_id)
+
+    def stream_marking(self, plan: Plan) -> StreamMarker | None:
+        """Marks a stream's chunks as they are made, on one grid (None: not marked)."""
+        if self.marker is None or not self.marker.marks(plan):
+            return None
+        return StreamMarker(self.marker, history_id=new_id())
 
     async def render(self, plan: Plan, *, progress: ProgressSink | None = None) -> SynthesizedAudio:
         """The whole file for ``plan``, on the plan's engine with the voice's prompt."""
         started = time.perf_counter()
         prompt = await self._voices.prompt_for(plan.voice, plan.engine)
-        return await self.render_prompt(
+        history_id, mark = self.marking(plan)
+        result = await self.render_prompt(
             engine=plan.engine,
             text=plan.text,
             prompt=prompt,
@@ -42,7 +68,9 @@ class Renderer:
             voice_id=plan.voice.id,
             progress=progress,
             started=started,
+            mark=mark,
         )
+        return dataclasses.replace(result, history_id=history_id)
 
     async def render_prompt(
         self,
@@ -56,8 +84,10 @@ class Renderer:
         voice_id: str | None = None,
         progress: ProgressSink | None = None,
         started: float | None = None,
+        mark: MarkFn | None = None,
     ) -> SynthesizedAudio:
-        """Run the engine on ``text`` with a ready prompt, join the chunks and encode them."""
+        """Run the engine on ``text`` with a ready prompt, join the chunks, ``mark`` them (the
+        watermark) and encode them."""
         started = started if started is not None else time.perf_counter()
         expected = max(1, len(split_sentences(text)))
         steps = EngineChunks(engine, text, prompt, params, max_seconds=self._max_output_s)
@@ -69,6 +99,7 @@ class Renderer:
             sample_rate=sample_rate,
             voice_id=voice_id,
             started=started,
+            mark=mark,
         )
         self._metrics.note_synthesis(
             backend=engine.name,
@@ -121,10 +152,12 @@ async def joined(
     sample_rate: int | None,
     voice_id: str | None,
     started: float,
+    mark: MarkFn | None = None,
 ) -> SynthesizedAudio:
-    """The chunks joined and encoded as one file: a synchronous result, or a stream's cache."""
+    """The chunks joined, marked by ``mark`` (the watermark) and encoded as one file: a
+    synchronous result, or a stream's cache."""
     audio = concat_with_crossfade(chunks)
-    data = await asyncio.to_thread(encode_audio, audio, fmt, sample_rate=sample_rate)
+    data = await asyncio.to_thread(encode_marked, audio, fmt, sample_rate, mark)
     return SynthesizedAudio(
         data=data,
         media_type=media_type(fmt),
@@ -134,3 +167,8 @@ async def joined(
         synthesis_ms=round((time.perf_counter() - started) * 1000),
         cache_hit=False,
     )
+
+
+def encode_marked(audio: Audio, fmt: str, sample_rate: int | None, mark: MarkFn | None) -> bytes:
+    """``audio`` marked by ``mark`` (None: as it is), encoded (in a worker thread)."""
+    return encode_audio(mark(audio) if mark is not None else audio, fmt, sample_rate=sample_rate)

@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from voxclone.audio import concat_with_crossfade, encode_audio, media_type
+from voxclone.audio import concat_with_crossfade, media_type
 from voxclone.core.errors import EngineError, TimestampsUnsupported, VoxcloneError
 from voxclone.core.types import Audio
 from voxclone.engines.alignment import Alignment, WordTiming, words_of
 from voxclone.engines.base import SynthesisParams, TimedTTSEngine, TTSEngine
 from voxclone.services.keys import Principal
 from voxclone.services.synthesis.plan import Plan
+from voxclone.services.synthesis.render import encode_marked
 from voxclone.services.synthesis_request import SynthesisRequest, SynthesizedAudio
 from voxclone.storage.base import BlobStore
 
@@ -175,7 +176,8 @@ class TimedSynthesis:
         chunks = [await steps.first()]
         chunks += [chunk async for chunk in steps]
         audio, alignment = whole_file(chunks)
-        data = await asyncio.to_thread(encode_audio, audio, plan.fmt, sample_rate=plan.sample_rate)
+        history_id, mark = renderer.marking(plan)
+        data = await asyncio.to_thread(encode_marked, audio, plan.fmt, plan.sample_rate, mark)
         renderer.note_streamed(plan, audio_s=audio.duration_s, started=started)
         result = SynthesizedAudio(
             data=data,
@@ -185,6 +187,7 @@ class TimedSynthesis:
             backend=plan.engine.name,
             synthesis_ms=round((time.perf_counter() - started) * 1000),
             cache_hit=False,
+            history_id=history_id,
         )
         return result, alignment
 

@@ -17,12 +17,15 @@ from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from voxclone.audio import StreamEncoder, check_stream_format, encode_audio, media_type
+from voxclone.audio import StreamEncoder, check_stream_format, media_type
 from voxclone.core.errors import VoxcloneError
+from voxclone.core.types import Audio
 from voxclone.engines.alignment import Alignment
 from voxclone.services.keys import Principal
 from voxclone.services.streaming import _run_detached
+from voxclone.services.synthesis.mark import StreamMarker
 from voxclone.services.synthesis.plan import Plan
+from voxclone.services.synthesis.render import encode_marked
 from voxclone.services.synthesis.timed import (
     TimedChunk,
     TimedChunks,
@@ -78,6 +81,9 @@ async def stream_timed(
     served, (chunks, first) = await service.router.routed(
         plan, lambda p: _first_chunk(timed, p), service.planner.replan
     )
+    marker = service.renderer.stream_marking(plan)  # the watermark: each chunk as it is made
+    if marker is not None:
+        first = (await asyncio.to_thread(marker.mark_next, first[0]), first[1])
     encoder = StreamEncoder(plan.fmt, sample_rate=plan.sample_rate or first[0].sample_rate)
     try:
         head = await asyncio.to_thread(encoder.encode, first[0])
@@ -91,14 +97,26 @@ async def stream_timed(
         whole: SynthesizedAudio | None = None
         if complete:
             try:
-                whole = await timed.store(served, *await _joined(served, made, started))
+                source = made
+                if marker is not None:  # the whole file is marked as one, with the stream's id
+                    source = [(o, t) for o, (_, t) in zip(marker.originals, made, strict=False)]
+                joined, alignment = await _joined(served, source, started, marker)
+                whole = await timed.store(served, joined, alignment)
             except Exception:  # the act is recorded (billed) all the same
                 log.exception("could not keep the timed stream of voice %s", plan.voice.id)
                 whole = None
         await service.record_streamed(caller, served, audio_s=audio_s, whole=whole, entry=entry)
 
     return TimedStream(
-        pieces=_pieces(chunks, first, encoder, head, ended, f"timed stream of {plan.voice.id}"),
+        pieces=_pieces(
+            chunks,
+            first,
+            encoder,
+            head,
+            ended,
+            f"timed stream of {plan.voice.id}",
+            marker.mark_next if marker is not None else None,
+        ),
         media_type=media_type(plan.fmt),
         voice_id=plan.voice.id,
         backend=served.engine.name,
@@ -114,10 +132,11 @@ async def _first_chunk(timed: TimedSynthesis, plan: Plan) -> tuple[TimedChunks, 
 
 
 async def _joined(
-    plan: Plan, made: list[TimedChunk], started: float
+    plan: Plan, made: list[TimedChunk], started: float, marker: StreamMarker | None
 ) -> tuple[SynthesizedAudio, Alignment]:
     audio, alignment = whole_file(made)
-    data = await asyncio.to_thread(encode_audio, audio, plan.fmt, sample_rate=plan.sample_rate)
+    mark = marker.mark_whole if marker is not None else None
+    data = await asyncio.to_thread(encode_marked, audio, plan.fmt, plan.sample_rate, mark)
     result = SynthesizedAudio(
         data=data,
         media_type=media_type(plan.fmt),
@@ -126,6 +145,7 @@ async def _joined(
         backend=plan.engine.name,
         synthesis_ms=round((time.perf_counter() - started) * 1000),
         cache_hit=False,
+        history_id=marker.history_id if marker is not None else None,
     )
     return result, alignment
 
@@ -141,13 +161,15 @@ async def _pieces(
     head: bytes,
     ended: Callable[[list[TimedChunk], bool], Coroutine[Any, Any, None]],
     label: str,
+    mark: Callable[[Audio], Audio] | None,
 ) -> AsyncGenerator[TimedPiece, None]:
     made = [first]
     offset = first[0].duration_s
     complete = False
     try:
         yield TimedPiece(head, first[1])
-        async for audio, alignment in chunks:
+        async for made_audio, alignment in chunks:
+            audio = made_audio if mark is None else await asyncio.to_thread(mark, made_audio)
             made.append((audio, alignment))
             data = await asyncio.to_thread(encoder.encode, audio)
             yield TimedPiece(data, alignment.shifted(offset))
