@@ -33,6 +33,7 @@ STATUS: list[tuple[type[e.VoxcloneError], int]] = [
     (e.Conflict, 409),
     (e.QuotaExceeded, 402),
     (e.RateLimited, 429),
+    (e.SessionExpired, 408),
     (e.EngineUnavailable, 503),
     (e.ProviderTimeout, 504),
     (e.ProviderError, 502),

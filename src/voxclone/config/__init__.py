@@ -24,12 +24,14 @@ from voxclone.config.engines import (
     WhisperSettings,
 )
 from voxclone.config.limits import MB, LimitSettings
+from voxclone.config.realtime import AgentSettings, RealtimeSettings
 from voxclone.config.settings import Settings
 from voxclone.config.studio import HistorySettings, StorySettings, WebStudioSettings
 from voxclone.config.trust import ConsentSettings
 
 __all__ = [
     "MB",
+    "AgentSettings",
     "BillingPlan",
     "BillingSettings",
     "BiometricsSettings",
@@ -43,6 +45,7 @@ __all__ = [
     "MetricsSettings",
     "PiperSettings",
     "QuotaSettings",
+    "RealtimeSettings",
     "RemoteSettings",
     "S3Settings",
     "Settings",

@@ -311,6 +311,18 @@ class TooManyJobs(RateLimited):
     code = "too_many_concurrent_jobs"
 
 
+class TooManySessions(RateLimited):
+    """The key has as many realtime sessions open as ``realtime.max_sessions_per_key`` allows."""
+
+    code = "too_many_sessions"
+
+
+class SessionExpired(VoxcloneError):
+    """A realtime session ran past ``realtime.max_session_s``."""
+
+    code = "session_expired"
+
+
 class QuotaExceeded(VoxcloneError):
     """The key's characters for this billing period would run past its quota."""
 

@@ -177,6 +177,8 @@ class TranscribeOptions:
     on_segment: Callable[[Segment], None] | None = field(default=None, compare=False)
     """Called with each segment as soon as it is decoded (from the engine's thread), for
     streaming; engines that decode all at once may never call it."""
+    beam_size: int | None = None
+    """Beams of a beam-search decoder; None: the engine's own (1 is greedy, the fastest)."""
 
 
 @runtime_checkable

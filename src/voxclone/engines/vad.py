@@ -86,6 +86,27 @@ class SileroVad:
             raise EngineError(f"Silero VAD failed: {exc}", backend="silero-vad") from exc
         return probs
 
+    def window(self, chunk: FloatArray, state: FloatArray) -> tuple[float, FloatArray]:
+        """One window's speech probability: ``chunk`` is the 64 samples of context and the 512
+        of the window (16 kHz), ``state`` the recurrent state the window before left."""
+        try:
+            with self._lock:
+                out, state = self._session.run(
+                    None,
+                    {
+                        "input": chunk[np.newaxis, :],
+                        "state": state,
+                        "sr": np.array(RATE, dtype=np.int64),
+                    },
+                )
+        except Exception as exc:
+            raise EngineError(f"Silero VAD failed: {exc}", backend="silero-vad") from exc
+        return float(np.asarray(out).reshape(-1)[0]), state
+
+    def stream(self, sample_rate: int) -> VadStream:
+        """Probabilities of audio that arrives a piece at a time, at ``sample_rate``."""
+        return VadStream(self, sample_rate)
+
     def segments(
         self, audio: Audio, options: VadOptions | None = None
     ) -> list[tuple[float, float]]:
@@ -93,6 +114,33 @@ class SileroVad:
         return segments_from_probs(
             self.probabilities(audio), options or VadOptions(), audio.duration_s
         )
+
+
+class VadStream:
+    """Window probabilities of a live stream: audio in any pieces, each complete 32 ms window
+    scored once, with the model's state carried across pieces (one stream, one task)."""
+
+    def __init__(self, vad: SileroVad, sample_rate: int) -> None:
+        import soxr
+
+        self._vad = vad
+        self._resampler = (
+            None if sample_rate == RATE else soxr.ResampleStream(sample_rate, RATE, 1, "float32")
+        )
+        self._pending = np.zeros(CONTEXT, dtype=np.float32)  # the context, then unscored samples
+        self._state = np.zeros((2, 1, 128), dtype=np.float32)
+
+    def feed(self, samples: FloatArray) -> list[float]:
+        """The probability of each window ``samples`` completed, in order."""
+        if self._resampler is not None:
+            samples = self._resampler.resample_chunk(np.ascontiguousarray(samples, np.float32))
+        self._pending = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
+        probs: list[float] = []
+        while len(self._pending) >= CONTEXT + WINDOW:
+            prob, self._state = self._vad.window(self._pending[: CONTEXT + WINDOW], self._state)
+            probs.append(prob)
+            self._pending = self._pending[WINDOW:]
+        return probs
 
 
 def segments_from_probs(

@@ -102,7 +102,7 @@ class WhisperEngine:
                 np.ascontiguousarray(samples, dtype=np.float32),
                 language=language,
                 task=options.task,
-                beam_size=self.beam_size,
+                beam_size=options.beam_size or self.beam_size,
                 temperature=_temperatures(options.temperature),
                 initial_prompt=options.prompt or None,
                 word_timestamps=options.word_timestamps,

@@ -53,6 +53,8 @@ class TranscriptionRequest:
     word_timestamps: bool = False
     task: str = "transcribe"
     """``transcribe``, or ``translate``: speech in any language to English text."""
+    beam_size: int | None = None
+    """None: the engine's own; 1 (greedy) for a live conversation's turns."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,18 @@ class TranscriptionService:
             engine=engine, backend=backend, audio=self.decode(data), request=request
         )
 
+    async def transcribe_audio(
+        self, audio: Audio, *, request: TranscriptionRequest
+    ) -> TranscriptionResult:
+        """Transcribe audio that is already decoded (a realtime session's turn)."""
+        self.check_request(request)
+        backend = request.backend or self.default_backend
+        engine = self._engines.get_stt(backend)
+        prepared = PreparedTranscription(
+            engine=engine, backend=backend, audio=audio, request=request
+        )
+        return await self.run(prepared)
+
     async def run(
         self,
         prepared: PreparedTranscription,
@@ -180,6 +194,7 @@ class TranscriptionService:
             progress=progress,
             task=request.task,
             on_segment=on_segment,
+            beam_size=request.beam_size,
         )
         started = time.perf_counter()
         try:
