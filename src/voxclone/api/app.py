@@ -29,6 +29,7 @@ from voxclone.api.routes import (
     keys,
     openai_speech,
     openai_voices,
+    realtime,
     sovits,
     speakers,
     synthesis,
@@ -50,6 +51,7 @@ from voxclone.api.routes import provenance as provenance_routes
 from voxclone.api.routes import stories as story_routes
 from voxclone.api.routes import studio as studio_routes
 from voxclone.api.routes import voice_checks as voice_check_routes
+from voxclone.api.routes import watermark as watermark_routes
 from voxclone.config import Settings
 from voxclone.services.container import Services, build_services
 from voxclone.web import STATIC_DIR
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.include_router(module.router)
     for module in (transcription, openai_speech, openai_voices, denoise, speakers, tts_ws):
         app.include_router(module.router)
+    app.include_router(realtime.router)
     app.include_router(timestamps.router)
     app.include_router(speakers.jobs_router)
     app.include_router(voice_samples.router)
@@ -137,6 +140,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.include_router(billing_routes.router)
     if settings.provenance.enabled:
         app.include_router(provenance_routes.router)
+    if settings.watermark.enabled:
+        app.include_router(watermark_routes.router)
     if settings.metrics.enabled:
         app.add_middleware(HTTPMetrics)  # it sees the 413s and CORS too
         app.include_router(metrics_route.router)

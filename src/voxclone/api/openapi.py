@@ -147,6 +147,10 @@ MULTIPART_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
         fields={"consent_id": "The challenge answered (default: the newest open one)."},
         required=("audio",),
     ),
+    ("post", "/v1/watermark/detect"): multipart_body(
+        files={"file": "The audio to look for the watermark in (any copy: MP3, Opus, WAV...)."},
+        required=("file",),
+    ),
     ("post", "/v1/voices/import"): multipart_body(
         files={"archive": "A voice archive from GET /v1/voices/{id}/export."},
         required=("archive",),

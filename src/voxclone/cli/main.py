@@ -21,6 +21,7 @@ from voxclone.cli.provenance import provenance_app
 from voxclone.cli.provider import provider_app
 from voxclone.cli.runner import KeyOption, choose, console, progress_bar, run
 from voxclone.cli.stories import stories_app
+from voxclone.cli.watermark import watermark_app
 from voxclone.config import Settings
 from voxclone.core.errors import VoxcloneError
 from voxclone.logs import configure_logging
@@ -35,6 +36,7 @@ app.add_typer(history_app, name="history")
 app.add_typer(stories_app, name="stories")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(provenance_app, name="provenance")
+app.add_typer(watermark_app, name="watermark")
 
 
 @app.callback()
@@ -64,8 +66,14 @@ def choose_target(
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: VOXCLONE_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: VOXCLONE_PORT.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="API processes on the port. Default: VOXCLONE_WORKERS (1)."),
+    ] = None,
 ) -> None:
     """Run the HTTP server (migrates the database first)."""
+    import os
+
     import uvicorn
 
     from voxclone.api.app import create_app
@@ -73,21 +81,44 @@ def serve(
     settings = Settings()
     configure_logging(settings)
     host, port = host or settings.host, port or settings.port
+    workers = workers or settings.workers
     if settings.studio.enabled:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (only shown)
         console.print(
             f"[bold]voxclone studio:[/bold] http://{shown}:{port}/  (sign in with a user key, "
             f"or the admin key in {settings.data_dir / 'admin_key'})"
         )
+    common: dict[str, object] = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level,
+        "log_config": None,  # ours (configure_logging), also for uvicorn's own loggers
+        "access_log": False,  # the app writes one line per request itself (api/request_log.py)
+        "timeout_graceful_shutdown": settings.shutdown_grace_s,
+        "ws": "websockets-sansio",  # uvicorn's "auto" picks the deprecated legacy API
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+        return
+    # Several processes: what each would race to do at start-up is done once here (the
+    # migrations, the admin key file); each builds its app from the same environment.
+    from voxclone.db.migrate import upgrade_database_sync
+    from voxclone.services.keys import ensure_admin_key
+
+    upgrade_database_sync(settings.resolved_database_url)
+    admin = settings.admin_key.get_secret_value() if settings.admin_key else None
+    admin, generated = ensure_admin_key(settings.data_dir, admin)
+    if generated:
+        console.print(
+            f"generated an admin key (also in {settings.data_dir / 'admin_key'}): {admin}"
+        )
+    os.environ["VOXCLONE_WORKERS"] = str(workers)
+    os.environ["VOXCLONE_ADMIN_KEY"] = admin
     uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level=settings.log_level,
-        log_config=None,  # ours (configure_logging), also for uvicorn's own loggers
-        access_log=False,  # the app writes one line per request itself (api/request_log.py)
-        timeout_graceful_shutdown=settings.shutdown_grace_s,
-        ws="websockets-sansio",  # uvicorn's "auto" picks the deprecated legacy websockets API
+        "voxclone.api.app:create_app",
+        factory=True,
+        workers=workers,
+        **common,  # type: ignore[arg-type]
     )
 
 

@@ -24,8 +24,9 @@ from voxclone.config.engines import (
     WhisperSettings,
 )
 from voxclone.config.limits import LimitSettings
+from voxclone.config.realtime import AgentSettings, RealtimeSettings
 from voxclone.config.studio import HistorySettings, StorySettings, WebStudioSettings
-from voxclone.config.trust import ConsentSettings, ProvenanceSettings
+from voxclone.config.trust import ConsentSettings, ProvenanceSettings, WatermarkSettings
 
 
 class Settings(BaseSettings):
@@ -65,6 +66,13 @@ class Settings(BaseSettings):
         ge=0,
         description="How long an API host trusts a key it has checked before asking the "
         "database again; a key revoked on another host stops working within this time. 0: never.",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        description="API processes `voxclone serve` runs on its port (`--workers`). Past 1, "
+        "the embedded mode's job runners share jobs the way distributed hosts do (leases and "
+        "a sweep); rate limits are per process unless they are kept on Redis.",
     )
     database_url: str | None = Field(
         None, description="SQLAlchemy async URL; default sqlite+aiosqlite in the data dir."
@@ -143,6 +151,9 @@ class Settings(BaseSettings):
     studio: WebStudioSettings = Field(default_factory=WebStudioSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
+    watermark: WatermarkSettings = Field(default_factory=WatermarkSettings)
+    realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
 
     @model_validator(mode="after")
     def _distributed_settings_agree(self) -> Settings:

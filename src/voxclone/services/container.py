@@ -38,9 +38,11 @@ from voxclone.services.oneshot import OneShotService
 from voxclone.services.outbound_http import UrlGuard
 from voxclone.services.pronunciation import PronunciationService
 from voxclone.services.provenance import ProvenanceService
+from voxclone.services.realtime import RealtimeService
 from voxclone.services.reference_fetch import ReferenceFetcher
 from voxclone.services.runner import JobRunner
 from voxclone.services.speaker_jobs import SpeakerJobs
+from voxclone.services.state_cache import Invalidations
 from voxclone.services.stories import StoryService
 from voxclone.services.story_archive import StoryArchives
 from voxclone.services.story_render import StoryRenderer
@@ -56,12 +58,14 @@ from voxclone.services.synthesis import (
     SynthesisService,
 )
 from voxclone.services.synthesis.admit import open_rate_storage
+from voxclone.services.synthesis.mark import Marker
 from voxclone.services.transcription import TranscriptionService
 from voxclone.services.usage import UsageService
 from voxclone.services.voice_archive import VoiceArchiveService
 from voxclone.services.voice_profiles import VoiceSearch
 from voxclone.services.voice_samples import VoiceSampleService
 from voxclone.services.voices import VoiceService
+from voxclone.services.watermark import WatermarkService
 from voxclone.services.webhooks import WebhookService
 from voxclone.storage.base import BlobStore
 from voxclone.storage.factory import open_blob_store
@@ -94,6 +98,8 @@ class Services:
     """Who speaks when in a longer recording (BIOMETRICS jobs)."""
     transcription: TranscriptionService
     denoise: DenoiseService
+    realtime: RealtimeService
+    """Realtime voice sessions (WS /v1/realtime): sessions per key, who answers."""
     admin_key: str
     admin_key_generated: bool
     metrics: Metrics
@@ -132,6 +138,8 @@ class Services:
     version: str = __version__
     started_at: float = 0.0
     started_unix: int = 0
+    invalidations: Invalidations | None = None
+    """Distributed mode: the in-memory state's changes shared on Redis (state_cache.py)."""
     """When ``start`` ran, in Unix seconds (``created`` of the models in GET /v1/models)."""
     sweeper: JobSweeper | None = None
     """Distributed mode only: re-enqueues from the database the jobs the queue lost."""
@@ -139,6 +147,8 @@ class Services:
     """Signup and Stripe billing; None unless ``billing.stripe_secret_key`` is set."""
     provenance: ProvenanceService | None = None
     """Signed manifests and verification of generated audio; None when provenance is off."""
+    watermark: WatermarkService | None = None
+    """Detection of the audio watermark; None when the watermark is off."""
 
     @property
     def uptime_s(self) -> float:
@@ -154,6 +164,9 @@ class Services:
         await upgrade_database(self.settings.resolved_database_url)
         self.started_at = time.monotonic()
         self.started_unix = int(time.time())
+        if self.settings.redis_url and self.invalidations is None:
+            self.invalidations = Invalidations(self.settings.redis_url)
+            self.invalidations.start()
         if not run_jobs:
             return
         self.history_sweeper.start()
@@ -171,6 +184,9 @@ class Services:
             log.info("re-queued %d unfinished job(s) from before the restart", len(unfinished))
 
     async def close(self) -> None:
+        if self.invalidations is not None:
+            await self.invalidations.stop()
+            self.invalidations = None
         if self.billing is not None:
             await self.billing.close()
         if self.sweeper is not None:
@@ -200,6 +216,21 @@ def _provenance(
     return ProvenanceService(history=history, engines=registry, signer=ManifestSigner(key))
 
 
+def _marker(settings: Settings) -> Marker | None:
+    """The watermark step, when on: its deployment id is the configured one, else the first
+    16 bits of the provenance key's id (0 when provenance is off too)."""
+    if not settings.watermark.enabled:
+        return None
+    deployment = settings.watermark.deployment
+    if deployment is None and settings.provenance.enabled:
+        configured = settings.provenance.signing_key
+        key, _ = ensure_signing_key(
+            settings.data_dir, configured.get_secret_value() if configured else None
+        )
+        deployment = int(ManifestSigner(key).key_id[:4], 16)
+    return Marker(settings=settings.watermark, deployment=deployment or 0)
+
+
 def build_services(settings: Settings, *, engines: EngineRegistry | None = None) -> Services:
     """Wire everything up. Nothing is loaded yet: engines load on first use, the DB on start."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -222,7 +253,9 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         cache_s=settings.quotas.usage_cache_s,
         default_char_quota=settings.quotas.monthly_char_quota,
     )
-    sole_worker = settings.queue == "inprocess"
+    # One process runs every job only in the embedded mode with one API process; with
+    # `serve --workers N` the processes share jobs as distributed hosts do (leases, a sweep).
+    sole_worker = settings.queue == "inprocess" and settings.workers == 1
     transcription = TranscriptionService(
         engines=registry, limits=settings.limits, default_backend=settings.default_stt_backend
     )
@@ -234,6 +267,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         default_backend=settings.default_backend,
         queue=queue,
         transcription=transcription if settings.auto_transcribe_references else None,
+        cache_s=settings.auth_cache_s,
     )
     callbacks = CallbackService(
         sessions=sessions,
@@ -254,6 +288,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         rate_storage=open_rate_storage(settings.quotas, settings.redis_url),
     )
     recorder = Recorder(usage=usage)
+    marker = _marker(settings)
     synthesis = SynthesisService(
         sessions=sessions,
         blobs=blobs,
@@ -264,14 +299,23 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
             router=router,
             limits=settings.limits,
             consent=settings.consent,
+            # Other processes may change voices: read the voice again before a miss renders.
+            confirm_voices=settings.workers > 1 or bool(settings.redis_url),
         ),
         admission=admission,
         cache=SynthesisCache(
-            sessions=sessions, blobs=blobs, metrics=metrics, enabled=settings.cache_enabled
+            sessions=sessions,
+            blobs=blobs,
+            metrics=metrics,
+            enabled=settings.cache_enabled,
+            memory_s=settings.auth_cache_s,
         ),
         router=router,
         renderer=Renderer(
-            voices=voices, metrics=metrics, max_output_s=settings.limits.max_output_audio_s
+            voices=voices,
+            metrics=metrics,
+            max_output_s=settings.limits.max_output_audio_s,
+            marker=marker,
         ),
         recorder=recorder,
         callbacks=callbacks,
@@ -339,6 +383,16 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
             interval_s=settings.jobs.sweep_s,
         )
     jobs = JobService(sessions=sessions, blobs=blobs, job_events=job_events)
+    denoise = DenoiseService(engines=registry, limits=settings.limits, settings=settings.deepfilter)
+    realtime = RealtimeService(
+        synthesis=synthesis,
+        transcription=transcription,
+        denoise=denoise,
+        recorder=recorder,
+        settings=settings.realtime,
+        agent=settings.agent,
+        limits=settings.limits,
+    )
     return Services(
         settings=settings,
         db=db,
@@ -379,9 +433,8 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         biometrics=biometrics,
         speaker_jobs=speaker_jobs,
         transcription=transcription,
-        denoise=DenoiseService(
-            engines=registry, limits=settings.limits, settings=settings.deepfilter
-        ),
+        denoise=denoise,
+        realtime=realtime,
         admin_key=admin_key,
         admin_key_generated=generated,
         metrics=metrics,
@@ -417,4 +470,5 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         billing=billing,
         pronunciation=PronunciationService(sessions=sessions),
         provenance=_provenance(settings, history, registry),
+        watermark=WatermarkService(marker=marker, history=history) if marker else None,
     )

@@ -69,6 +69,7 @@ class HistoryService:
         self._pending = PendingItems(sessions)
         self.hash_audio = False
         """Keep each item's audio SHA-256 (provenance on: ``build_services`` sets it)."""
+        self._last_hashed: tuple[bytes, str] | None = None
 
     async def close(self) -> None:
         """Write the items held for a batch."""
@@ -143,10 +144,12 @@ class HistoryService:
         characters: int = 0,
         cache_hit: bool = False,
         audio_key: str | None = None,
+        item_id: str | None = None,
     ) -> HistoryItem:
         """Keep one item. With ``audio_key`` that blob is shared (``audio`` may be b"");
-        otherwise ``audio`` is stored under ``history/{key_id}/{id}.{audio_format}``."""
-        item_id = new_id()
+        otherwise ``audio`` is stored under ``history/{key_id}/{id}.{audio_format}``.
+        ``item_id``: the id the audio's watermark already carries (None: a new one)."""
+        item_id = item_id or new_id()
         if audio_key is None:
             audio_key = f"history/{key_id}/{item_id}.{audio_format}"
             await self._blobs.put(audio_key, audio)
@@ -185,7 +188,14 @@ class HistoryService:
         return item
 
     def _sha256(self, audio: bytes | None) -> str | None:
-        return hashlib.sha256(audio).hexdigest() if self.hash_audio and audio else None
+        if not (self.hash_audio and audio):
+            return None
+        # A cache hit served from memory hands over the same bytes object each time.
+        if self._last_hashed is not None and self._last_hashed[0] is audio:
+            return self._last_hashed[1]
+        digest = hashlib.sha256(audio).hexdigest()
+        self._last_hashed = (audio, digest)
+        return digest
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -202,6 +212,12 @@ class HistoryService:
         await self._pending.flush()
         async with self._sessions() as session:
             return await queries.find_by_sha256(session, sha256=sha256)
+
+    async def by_id_prefix(self, prefix: str) -> list[HistoryItem]:
+        """Every key's items whose id starts with these 8 hex digits (the watermark's)."""
+        await self._pending.flush()
+        async with self._sessions() as session:
+            return await queries.find_by_id_prefix(session, prefix=prefix)
 
     async def ensure_sha256(self, item: HistoryItem) -> str:
         """The item's audio SHA-256, computed from its blob and kept when it has none yet."""

@@ -100,6 +100,7 @@ class SynthesisService:
         self, plan: Plan, *, progress: ProgressSink | None = None
     ) -> tuple[Plan, SynthesizedAudio]:
         """Route and render: the audio, from the plan's engine or a fallback, then cached."""
+        await self.planner.confirm(plan)
         served, result = await self.router.routed(
             plan,
             lambda p: self.renderer.render(p, progress=progress),
@@ -241,10 +242,14 @@ class SynthesisService:
                 duration_s=hit.duration_s,
                 synthesis_ms=hit.synthesis_ms,
             )
+        await self.planner.confirm(plan)
         started = time.perf_counter()
         served, (chunks, first) = await self.router.routed(
             plan, self.renderer.first_chunk, self.planner.replan
         )
+        marker = self.renderer.stream_marking(plan)  # the watermark: each chunk as it is made
+        if marker is not None:
+            first = await asyncio.to_thread(marker.mark_next, first)
         encoder = StreamEncoder(plan.fmt, sample_rate=plan.sample_rate or first.sample_rate)
         try:
             head = await asyncio.to_thread(encoder.encode, first)
@@ -258,16 +263,21 @@ class SynthesisService:
             whole: SynthesizedAudio | None = None
             if complete:  # the whole file: cached, then kept by the record step (history)
                 try:
-                    whole = await joined(
-                        audio,
+                    whole = await joined(  # marked as one file, with the stream's id
+                        audio if marker is None else marker.originals[: len(audio)],
                         engine=served.engine,
                         fmt=plan.fmt,
                         sample_rate=plan.sample_rate,
                         voice_id=plan.voice.id,
                         started=started,
+                        mark=marker.mark_whole if marker is not None else None,
                     )
                     blob_key = await self.cache.store(served, whole)
-                    whole = dataclasses.replace(whole, blob_key=blob_key)
+                    whole = dataclasses.replace(
+                        whole,
+                        blob_key=blob_key,
+                        history_id=marker.history_id if marker is not None else None,
+                    )
                 except Exception:  # the act is recorded (billed) all the same
                     log.exception("could not keep the audio of a stream of voice %s", plan.voice.id)
                     whole = None
@@ -283,6 +293,7 @@ class SynthesisService:
                 head=head,
                 ended=ended,
                 label=f"stream of voice {plan.voice.id} on {served.engine.name}",
+                mark=marker.mark_next if marker is not None else None,
             ),
             media_type=media_type(plan.fmt),
             voice_id=plan.voice.id,
@@ -316,9 +327,11 @@ class SynthesisService:
         """A clone without a stored voice: admitted and recorded, never cached."""
         self.planner.check_output(len(text), params.speed)
         await self.admission.admit(caller, characters=len(text))
+        history_id, mark = self.renderer.marking(None)  # a clone: marked when the mark is on
         result = await self.renderer.render_prompt(
-            engine=engine, text=text, prompt=prompt, params=params, started=started
+            engine=engine, text=text, prompt=prompt, params=params, started=started, mark=mark
         )
+        result = dataclasses.replace(result, history_id=history_id)
         await self.recorder.record(
             SynthesisAct(
                 key_id=key_id_of(caller),
