@@ -95,7 +95,13 @@ def main() -> None:
             f"options = {{ sample_rate = 24000, delay_s = {args.work_ms / 1000} }}\n"
         )
         procs: list[subprocess.Popen[bytes]] = []
-        env = {**os.environ, "VOXCLONE_LOG_LEVEL": "warning", "VOXCLONE_DATA_DIR": tmp}
+        # The watermark is synthesis work, not routing: measure the gateway without it.
+        env = {
+            **os.environ,
+            "VOXCLONE_LOG_LEVEL": "warning",
+            "VOXCLONE_DATA_DIR": tmp,
+            "VOXCLONE_WATERMARK__ENABLED": "false",
+        }
 
         def start(cmd: list[str], port: int, extra: dict[str, str]) -> str:
             procs.append(
