@@ -95,7 +95,10 @@ async def receive(
     refused, unless ``busy()`` says the server still has work for it (then it waits again)."""
     while True:
         try:
-            message = dict(await asyncio.wait_for(websocket.receive(), timeout=idle_s))
+            # asyncio.timeout rather than wait_for: on Python 3.11 wait_for can swallow an
+            # outer cancellation (a session deadline) when the message arrives at that moment.
+            async with asyncio.timeout(idle_s):
+                message = dict(await websocket.receive())
         except TimeoutError:
             if busy is not None and busy():
                 continue

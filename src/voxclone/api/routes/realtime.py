@@ -67,7 +67,7 @@ async def realtime(websocket: WebSocket) -> None:
                 async with asyncio.timeout_at(
                     asyncio.get_running_loop().time() + settings.max_session_s
                 ):
-                    await _serve(websocket, session, services)
+                    await _serve(websocket, session, services, deadline)
             except TimeoutError:
                 if time.monotonic() < deadline - 1:
                     raise
@@ -94,9 +94,15 @@ async def _authenticate(websocket: WebSocket, services: Services, offered: list[
     return await authenticate_user(websocket, services)
 
 
-async def _serve(websocket: WebSocket, session: RealtimeSession, services: Services) -> None:
+async def _serve(
+    websocket: WebSocket, session: RealtimeSession, services: Services, deadline: float
+) -> None:
     settings = services.realtime.settings
     while True:
+        if time.monotonic() >= deadline:
+            # The timeout's cancellation normally ends the session; this catches the one a
+            # busy handler absorbed, so a chatty client cannot outlive its limit.
+            raise TimeoutError
         message = await receive(websocket, settings.idle_timeout_s, busy=lambda: session.responding)
         if message is None:
             return
