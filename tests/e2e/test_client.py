@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -287,7 +286,7 @@ def test_a_cancelled_job_raises_job_failed(vx: Client, voice_id: str) -> None:
         assert vx.jobs.wait(queued.job_id).status == "ready"
 
 
-def test_429_is_retried_after_retry_after(server: str, admin: Client) -> None:
+def test_a_429_beyond_max_wait_raises_with_the_servers_retry_after(server: str, admin: Client) -> None:
     key = new_key(admin, "slow", rate_limit_per_minute=1)
     with Client(server, api_key=key, retry=RetryPolicy(max_wait_s=5)) as impatient:
         impatient.voices.list()
@@ -296,11 +295,8 @@ def test_429_is_retried_after_retry_after(server: str, admin: Client) -> None:
     wait = limited.value.retry_after_s
     assert wait is not None and 1 <= wait <= 60
     assert limited.value.code == "rate_limited"
-    with Client(server, api_key=key, retry=RetryPolicy(max_wait_s=90)) as patient:
-        started = time.monotonic()
-        assert patient.voices.list() == []  # waited for the window, then answered
-        waited = time.monotonic() - started
-    assert waited >= wait - 2, (waited, wait)
+    # Waiting out the server's window (up to a minute) and then succeeding is
+    # tests/unit/client/test_client_core.py::test_429_waits_for_retry_after_then_succeeds.
 
 
 async def test_async_client_same_flows(server: str, admin: Client, voice_id: str) -> None:
