@@ -286,7 +286,7 @@ def test_a_cancelled_job_raises_job_failed(vx: Client, voice_id: str) -> None:
         assert vx.jobs.wait(queued.job_id).status == "ready"
 
 
-def test_a_429_beyond_max_wait_raises_with_the_servers_retry_after(server: str, admin: Client) -> None:
+def test_a_429_beyond_max_wait_raises_with_retry_after(server: str, admin: Client) -> None:
     key = new_key(admin, "slow", rate_limit_per_minute=1)
     with Client(server, api_key=key, retry=RetryPolicy(max_wait_s=5)) as impatient:
         impatient.voices.list()

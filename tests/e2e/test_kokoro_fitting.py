@@ -128,3 +128,31 @@ def test_cli_fits_with_a_progress_bar(data_dir, tmp_path, monkeypatch) -> None:
     r = runner.invoke(app, ["say", "-v", "cli-fitted", "--key", key, "-o", str(out), "Hello."])
     assert r.exit_code == 0, r.output
     assert sf.info(out).samplerate == 24000
+
+
+async def test_one_shot_speaks_the_nearest_voice_at_once_and_the_fit_serves_the_clip_after(
+    local_client,
+) -> None:
+    c, user = local_client
+    clip = reference_clip().read_bytes()
+    key = {"X-API-Key": user["Authorization"].removeprefix("Bearer ")}
+
+    async def one_shot() -> httpx.Response:
+        r = await c.post(
+            "/api/v1/voice/synthesize",
+            data={"text": "A voice cloned from one clip.", "language": "en"},
+            files={"reference_audio": ("ref.wav", clip)},
+            headers=key,
+        )
+        assert r.status_code == 200, r.text
+        return r
+
+    first = await one_shot()
+    assert first.headers["X-Voice-Prompt"] == "nearest"
+    samples, rate = sf.read(io.BytesIO(first.content), dtype="float32")
+    assert rate == 24000 and float(np.sqrt(np.mean(samples**2))) > 0.01
+    deadline = time.monotonic() + 240
+    while (again := await one_shot()).headers["X-Voice-Prompt"] != "cached":
+        assert time.monotonic() < deadline, "the background fit never landed"
+        await asyncio.sleep(2)
+    assert again.content != first.content  # the fitted recipe, not the nearest voice

@@ -51,6 +51,8 @@ HEADERS = {
     "X-Audio-Duration": "Seconds of audio.",
     "X-History-Id": "The history item that keeps this audio.",
     "X-Provenance-Manifest": "URL of the history item's signed provenance manifest.",
+    "X-Voice-Prompt": "One-shot: the prompt that spoke: fitted (now), cached (an earlier call's "
+    "fit of the same clip) or nearest (the nearest stock voice while the fit runs on).",
 }
 REASONS = {
     206: "Part of the audio, as the Range header asked.",
@@ -304,3 +306,5 @@ def _complete_operation(
         if status == "200" and path.startswith(AUDIO_PATHS):
             for name in ("X-Cache", "X-Voice-Id", "X-Backend", "X-Synthesis-Time-Ms"):
                 headers[name] = _header(name)
+        if status == "200" and path == "/api/v1/voice/synthesize":
+            headers["X-Voice-Prompt"] = _header("X-Voice-Prompt")

@@ -42,6 +42,19 @@ class LimitSettings(BaseModel):
     max_oneshot_reference_bytes: int = Field(
         10 * MB, ge=1, description="Largest reference_audio for POST /api/v1/voice/synthesize."
     )
+    oneshot_fit_wait_s: float = Field(
+        0.0,
+        ge=0,
+        description="How long POST /api/v1/voice/synthesize waits for a slow fit (Kokoro's) "
+        "before speaking with the stock voice nearest to the clip; the fit goes on in the "
+        "background and serves the same clip from then on (X-Voice-Prompt says which).",
+    )
+    oneshot_prompt_cache_entries: int = Field(
+        256,
+        ge=0,
+        description="One-shot voice prompts kept in memory per process, by key, engine version "
+        "and the clip's SHA-256 (0: none; every call fits again).",
+    )
     max_request_bytes: int = Field(
         32 * MB, ge=1, description="Largest request body of any kind; larger ones get 413."
     )

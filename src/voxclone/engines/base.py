@@ -81,6 +81,15 @@ class TTSEngine(Protocol):
 
 
 @runtime_checkable
+class QuickPromptEngine(TTSEngine, Protocol):
+    """An engine whose ``create_voice_prompt`` is slow (a fit) that can also give, in about a
+    second, a rougher prompt for the same speaker: what a one-shot request speaks with while
+    the fit runs in the background."""
+
+    def quick_voice_prompt(self, reference: Audio) -> VoicePrompt: ...
+
+
+@runtime_checkable
 class TimedTTSEngine(TTSEngine, Protocol):
     """A TTS engine that can say when each character of the text is heard (Kokoro and Piper,
     from their predicted phoneme durations). Remote engines send audio without timing."""

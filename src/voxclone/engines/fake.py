@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -169,3 +170,32 @@ class FakeEngine:
             wave[:fade] *= ramp
             wave[-fade:] *= ramp[::-1]
         return Audio(wave.astype(np.float32), self.sample_rate)
+
+
+class QuickFakeEngine(FakeEngine):
+    """A ``FakeEngine`` whose prompts are slow fits (``fit_delay_s``) with a quick prompt too
+    (``QuickPromptEngine``): the stock tone of ``DEFAULT_PITCH_HZ``, after checking the clip as
+    a fit would. ``fits`` counts the fits begun, ``quick_prompts`` the quick ones."""
+
+    def __init__(self, name: str, **options: Any) -> None:
+        super().__init__(name, **options)
+        self.fits = 0
+        self.quick_prompts = 0
+
+    def create_voice_prompt(
+        self,
+        reference: Audio,
+        transcript: str | None,
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> VoicePrompt:
+        with self._lock:
+            self.fits += 1
+        return super().create_voice_prompt(reference, transcript, progress=progress)
+
+    def quick_voice_prompt(self, reference: Audio) -> VoicePrompt:
+        if reference.samples.size == 0 or not np.any(reference.samples):
+            raise InvalidAudio("reference audio is empty or silent")
+        with self._lock:
+            self.quick_prompts += 1
+        return {"engine": "fake", "pitch_hz": DEFAULT_PITCH_HZ, "quick": True}

@@ -308,6 +308,30 @@ class KokoroEngine:
         recipe["lang_blends"] = {t: b for t, b in lang_blends.items() if not t.startswith("en")}
         return recipe
 
+    def quick_voice_prompt(self, reference: Audio) -> VoicePrompt:
+        """The stock voice nearest to the speaker at the speaker's pitch (``nearest_voice``):
+        about a second, against up to ~45 s for ``create_voice_prompt``'s fit."""
+        if not self.can_fit:
+            return self.create_voice_prompt(reference, None)
+        from voxclone.engines import speaker
+        from voxclone.engines.fitting import nearest_voice
+
+        recipe = nearest_voice(
+            reference,
+            render=lambda text, style, lang: self.render(text, style, lang=lang),
+            stock=self._voices,
+            embed=speaker.embed,
+            cache_dir=self._fit_cache(),
+        )
+        f0 = recipe["fit"]["reference_f0_hz"]
+        female = f0 <= 0 or f0 > FEMALE_ABOVE_HZ
+        recipe["lang_blends"] = {
+            tag: {lang.female if female else lang.male: 1.0}
+            for tag, lang in LANGUAGES.items()
+            if not tag.startswith("en")
+        }
+        return recipe
+
     def _fit_cache(self) -> Path:
         """The fitting table folder, seeded from the copy shipped in the package."""
         cache = self._data_dir / "fitting"

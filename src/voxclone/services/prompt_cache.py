@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from voxclone.engines.base import VoicePrompt
 
 Key = tuple[str, datetime, str, str]
+"""A stored voice's: its id, ``updated_at``, the engine's name and version."""
+K = TypeVar("K", bound=Hashable)
 
 
 def approx_size(value: Any, depth: int = 0) -> int:
@@ -33,15 +36,15 @@ def approx_size(value: Any, depth: int = 0) -> int:
     return 8
 
 
-class PromptCache:
+class PromptCache(Generic[K]):
     def __init__(self, *, max_entries: int = 512, max_bytes: int = 32 * 1024 * 1024) -> None:
-        self._entries: OrderedDict[Key, tuple[VoicePrompt, int]] = OrderedDict()
+        self._entries: OrderedDict[K, tuple[VoicePrompt, int]] = OrderedDict()
         self._bytes = 0
         self._max_entries = max_entries
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
 
-    def get(self, key: Key) -> VoicePrompt | None:
+    def get(self, key: K) -> VoicePrompt | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -49,7 +52,7 @@ class PromptCache:
             self._entries.move_to_end(key)
             return entry[0]
 
-    def put(self, key: Key, prompt: VoicePrompt) -> None:
+    def put(self, key: K, prompt: VoicePrompt) -> None:
         size = approx_size(prompt)
         if size > self._max_bytes // 4:
             return  # one huge prompt must not flush everything else

@@ -31,7 +31,7 @@ from voxclone.engines.base import TTSEngine, VoicePrompt
 from voxclone.engines.registry import EngineRegistry
 from voxclone.queue.base import JobQueue
 from voxclone.services.denoise import denoise_reference
-from voxclone.services.prompt_cache import PromptCache
+from voxclone.services.prompt_cache import Key, PromptCache
 from voxclone.services.state_cache import VOICES, TtlCache
 from voxclone.services.stock_voices import StockVoice, StockVoices
 from voxclone.services.transcription import TranscriptionService
@@ -128,7 +128,7 @@ class VoiceService:
         self._limits = limits
         self._default_backend = default_backend
         self._queue = queue
-        self._prompts = PromptCache()
+        self._prompts: PromptCache[Key] = PromptCache()
         self.references = VoiceReferences(sessions=sessions, blobs=blobs)
         """A voice's samples, joined into the one reference its engines are given."""
         self._delete_listeners: list[Callable[[Voice, bool], Awaitable[None]]] = []

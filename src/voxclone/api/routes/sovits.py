@@ -73,7 +73,8 @@ async def synthesize(request: Request, services: ServicesDep, user: UserKey) -> 
         )
     finally:
         await form.close()
-    response = audio_response(result, filename="synthesized")
+    response = audio_response(result.audio, filename="synthesized")
+    response.headers["X-Voice-Prompt"] = result.prompt
     return response
 
 

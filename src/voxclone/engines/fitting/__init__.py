@@ -5,7 +5,7 @@ the engine runs with it at synthesis time; ``reference.analyse_reference`` check
 a reference clip.
 """
 
-from voxclone.engines.fitting.fit import RECIPE_KIND, fit_voice
+from voxclone.engines.fitting.fit import RECIPE_KIND, fit_voice, nearest_voice
 from voxclone.engines.fitting.post import apply_post, style_from_recipe
 
-__all__ = ["RECIPE_KIND", "apply_post", "fit_voice", "style_from_recipe"]
+__all__ = ["RECIPE_KIND", "apply_post", "fit_voice", "nearest_voice", "style_from_recipe"]

@@ -96,10 +96,7 @@ def fit_voice(
     Raises ``UnusableReference`` when the clip is silence, noise, music or several voices.
     """
     report = progress or (lambda _fraction: None)
-    if table is None and cache_dir is not None:
-        table = cached_table(cache_dir, render=render, stock=stock, embed=embed, lang=lang)
-    elif table is None:
-        table = build_table(render=render, stock=stock, embed=embed, lang=lang)
+    table = _table(table, cache_dir, render=render, stock=stock, embed=embed, lang=lang)
     started = time.monotonic()
     analysis = analyse_reference(reference, embed=embed)
     target = embed(analysis.speech)
@@ -147,6 +144,59 @@ def fit_voice(
             "seconds": round(_elapsed(started), 1),
         },
     }
+
+
+def nearest_voice(
+    reference: Audio,
+    *,
+    render: Render,
+    stock: Mapping[str, FloatArray],
+    embed: Embed,
+    lang: str = "en",
+    cache_dir: Path | None = None,
+    table: StockTable | None = None,
+) -> dict[str, Any]:
+    """A quick ``kokoro-fit`` recipe: the stock voice nearest to the speaker, moved to the
+    speaker's pitch level and range, with no search (about a second once the table is ready,
+    against up to ``budget_s`` for ``fit_voice``). What a one-shot request speaks with while
+    the full fit runs in the background. Raises ``UnusableReference`` as ``fit_voice`` does.
+    """
+    table = _table(table, cache_dir, render=render, stock=stock, embed=embed, lang=lang)
+    started = time.monotonic()
+    analysis = analyse_reference(reference, embed=embed)
+    target = embed(analysis.speech)
+    ranked = np.argsort(-(table.embeddings @ target))
+    voiced = [int(i) for i in ranked if table.pitch_hz[i] > 0]  # not a whispering voice
+    best = voiced[0] if voiced else int(ranked[0])
+    return {
+        "kind": RECIPE_KIND,
+        "version": RECIPE_VERSION,
+        "blend": {table.names[best]: 1.0},
+        "post": base_post(analysis, float(table.pitch_hz[best]), float(table.spread_st[best])),
+        "fit": {
+            "score": round(float(table.embeddings[best] @ target), 4),
+            "reference_f0_hz": round(analysis.pitch.median_hz, 1),
+            "speech_s": round(analysis.speech_s, 2),
+            "seconds": round(_elapsed(started), 1),
+            "quick": True,
+        },
+    }
+
+
+def _table(
+    table: StockTable | None,
+    cache_dir: Path | None,
+    *,
+    render: Render,
+    stock: Mapping[str, FloatArray],
+    embed: Embed,
+    lang: str,
+) -> StockTable:
+    if table is not None:
+        return table
+    if cache_dir is not None:
+        return cached_table(cache_dir, render=render, stock=stock, embed=embed, lang=lang)
+    return build_table(render=render, stock=stock, embed=embed, lang=lang)
 
 
 def base_post(analysis: ReferenceAnalysis, pitch_hz: float, spread_st: float) -> dict[str, Any]:
