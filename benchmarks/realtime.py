@@ -132,7 +132,7 @@ def answer_latencies(
     clip = speech_clip()
     with connect(
         f"{url}/v1/realtime?model=agent",
-        additional_headers={"Authorization": f"Bearer {key}"},
+        additional_headers={"Authorization": f"Bearer {key}", "OpenAI-Beta": "realtime=v1"},
         max_size=None,
     ) as ws:
         session = Session(ws)
@@ -169,7 +169,7 @@ def barge_ins(url: str, key: str, voice: str, turns: int) -> list[tuple[float, f
     out = []
     with connect(
         f"{url}/v1/realtime?model=echo",
-        additional_headers={"Authorization": f"Bearer {key}"},
+        additional_headers={"Authorization": f"Bearer {key}", "OpenAI-Beta": "realtime=v1"},
         max_size=None,
     ) as ws:
         session = Session(ws)

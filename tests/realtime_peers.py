@@ -57,9 +57,14 @@ class RealtimeClient:
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, base_url: str, key: str, *, model: str = "echo") -> Iterator[RealtimeClient]:
+    def open(
+        cls, base_url: str, key: str, *, model: str = "echo", beta: bool = True
+    ) -> Iterator[RealtimeClient]:
+        """``beta``: the beta dialect's event names (``OpenAI-Beta: realtime=v1``); else GA."""
         url = f"{base_url.replace('http', 'ws', 1)}/v1/realtime?model={model}"
         headers = {"Authorization": f"Bearer {key}"}
+        if beta:
+            headers["OpenAI-Beta"] = "realtime=v1"
         with connect(url, additional_headers=headers, open_timeout=60, max_size=None) as ws:
             yield cls(ws)
 

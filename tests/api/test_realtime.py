@@ -25,6 +25,7 @@ from voxclone.engines.registry import EngineRegistry, EngineSpec
 from voxclone.services.container import Services, build_services
 
 MAX_BUFFER_S = 2.0
+BETA = {"OpenAI-Beta": "realtime=v1"}
 
 
 @pytest.fixture
@@ -70,6 +71,9 @@ class App:
 
     def connect(self, query: str = "", **kwargs: Any) -> Any:
         url = f"/v1/realtime?model=echo&api_key={self.key}{query}"
+        kwargs.setdefault(
+            "headers", BETA
+        )  # the dialect these tests speak; GA: the end of this file
         return self.client.websocket_connect(url, **kwargs)
 
 
@@ -392,7 +396,7 @@ def test_a_key_holds_a_limited_number_of_sessions(app: App) -> None:
 )
 def test_a_session_needs_a_user_key(app: App, auth: dict[str, str]) -> None:
     query = "&".join(f"{k}={v}" for k, v in auth.items())
-    with app.client.websocket_connect(f"/v1/realtime?model=echo&{query}") as ws:
+    with app.client.websocket_connect(f"/v1/realtime?model=echo&{query}", headers=BETA) as ws:
         error, code = closed(ws)
     assert code == 1008 and error["code"] in ("unauthorized", "forbidden")
 
@@ -406,7 +410,7 @@ def test_the_key_may_come_as_a_subprotocol(app: App) -> None:
 
 def test_without_a_language_model_only_echo_is_served(app: App) -> None:
     url = f"/v1/realtime?model=gpt-4o-realtime-preview&api_key={app.key}"
-    with app.client.websocket_connect(url) as ws:
+    with app.client.websocket_connect(url, headers=BETA) as ws:
         error, code = closed(ws)
     assert error["code"] == "engine_unavailable" and "model=echo" in error["message"]
     assert code == 1011
@@ -433,3 +437,103 @@ def test_a_session_ends_at_its_length_limit(app: App) -> None:
                 break
         message = ws.receive()
     assert event["error"]["code"] == "session_expired" and message["code"] == 1008
+
+
+# --- the GA dialect (no OpenAI-Beta header): nested session.audio, renamed events ---------------
+
+GA = {"headers": {}}
+
+
+def test_session_objects_are_ga_shaped_and_an_update_nests_its_audio_settings(app: App) -> None:
+    with app.connect(**GA) as ws:
+        created = ws.receive_json()
+        assert created["type"] == "session.created"
+        session = created["session"]
+        assert session["type"] == "realtime" and session["output_modalities"] == ["audio"]
+        assert session["audio"]["input"]["format"] == {"type": "audio/pcm", "rate": 24000}
+        assert session["audio"]["input"]["turn_detection"]["type"] == "server_vad"
+        assert "modalities" not in session and "input_audio_format" not in session
+        ws.send_json(
+            {
+                "type": "session.update",
+                "session": {
+                    "type": "realtime",
+                    "output_modalities": ["audio"],
+                    "audio": {
+                        "input": {
+                            "format": {"type": "audio/pcmu"},
+                            "turn_detection": None,
+                            "transcription": {"model": "whisper-1", "language": "en"},
+                        },
+                        "output": {"format": {"type": "audio/pcma"}, "voice": app.voice},
+                    },
+                },
+            }
+        )
+        updated = ws.receive_json()
+        assert updated["type"] == "session.updated", updated
+        audio = updated["session"]["audio"]
+        assert audio["input"]["format"] == {"type": "audio/pcmu"}
+        assert audio["input"]["turn_detection"] is None
+        assert audio["input"]["transcription"]["language"] == "en"
+        assert audio["output"] == {
+            "format": {"type": "audio/pcma"},
+            "voice": app.voice,
+            "speed": 1.0,
+        }
+
+
+def test_a_text_turn_comes_back_in_ga_event_names(app: App) -> None:
+    with app.connect(**GA) as ws:
+        ws.receive_json()
+        ws.send_json(
+            {
+                "type": "session.update",
+                "session": {"type": "realtime", "audio": {"output": {"voice": app.voice}}},
+            }
+        )
+        assert ws.receive_json()["type"] == "session.updated"
+        ws.send_json(user_text("Hello there."))
+        added, _ = until(ws, "conversation.item.added")
+        assert added["item"]["role"] == "user"
+        ws.send_json({"type": "response.create"})
+        done, seen = until(ws, "response.done")
+    kinds = [e["type"] for e in seen]
+    assert "response.output_audio.delta" in kinds and "response.output_audio.done" in kinds
+    assert "response.output_audio_transcript.done" in kinds
+    assert not any(k.startswith(("response.audio", "response.text")) for k in kinds)
+    assert done["response"]["status"] == "completed"
+    assert done["response"]["output_modalities"] == ["audio"]
+    content = done["response"]["output"][0]["content"]
+    assert content[0]["type"] == "output_audio" and "Hello there" in content[0]["transcript"]
+
+
+def test_a_text_only_answer_uses_output_text_events(app: App) -> None:
+    with app.connect(**GA) as ws:
+        ws.receive_json()
+        ws.send_json(user_text("Just text."))
+        ws.send_json({"type": "response.create", "response": {"output_modalities": ["text"]}})
+        done, seen = until(ws, "response.done")
+    kinds = [e["type"] for e in seen]
+    assert "response.output_text.done" in kinds and "response.output_audio.delta" not in kinds
+    assert done["response"]["output_modalities"] == ["text"]
+
+
+def test_bad_ga_settings_get_an_error_and_the_session_goes_on(app: App) -> None:
+    bad: list[dict[str, Any]] = [
+        {"type": "realtime", "audio": {"input": {"format": {"type": "audio/wav"}}}},
+        {"type": "realtime", "audio": {"input": {"format": {"type": "audio/pcm", "rate": 16000}}}},
+        {"type": "transcription"},
+        {"type": "realtime", "output_modalities": ["audio", "text"]},
+    ]
+    with app.connect(**GA) as ws:
+        ws.receive_json()
+        for session in bad:
+            ws.send_json({"type": "session.update", "event_id": "e1", "session": session})
+            event = ws.receive_json()
+            assert event["type"] == "error", (session, event)
+            assert event["error"]["event_id"] == "e1" and event["error"]["param"].startswith(
+                "session."
+            )
+        ws.send_json({"type": "input_audio_buffer.clear"})
+        assert ws.receive_json()["type"] == "input_audio_buffer.cleared"

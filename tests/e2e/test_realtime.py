@@ -281,3 +281,40 @@ def test_the_openai_sdk_realtime_client_completes_a_spoken_turn(live: Live) -> N
     deltas = [e.delta for e in events if e.type == "response.audio.delta"]
     assert len(words(hear(live.services, from_pcm16(deltas))) & words(CLIP_WORDS)) >= 4
     assert events[-1].response.status == "completed"
+
+
+def test_the_openai_sdks_ga_realtime_client_completes_a_spoken_turn(live: Live) -> None:
+    """``client.realtime`` (GA: no beta header, nested session.audio, output_audio events)."""
+    sdk = openai.OpenAI(
+        api_key=live.key,
+        base_url=f"{live.url}/v1",
+        websocket_base_url=f"{live.url.replace('http', 'ws', 1)}/v1",
+    )
+    audio = np.concatenate([silence(0.3), speech_clip(), silence(0.3)])
+    with sdk.realtime.connect(model="echo") as connection:
+        connection.session.update(
+            session={
+                "type": "realtime",
+                "output_modalities": ["audio"],
+                "audio": {"input": {"turn_detection": None}, "output": {"voice": PIPER}},
+            }
+        )
+        connection.input_audio_buffer.append(audio=pcm16(audio))
+        connection.input_audio_buffer.commit()
+        connection.response.create()
+        events = []
+        for event in connection:
+            events.append(event)
+            assert event.type != "error", event
+            if event.type == "response.done":
+                break
+    kinds = [e.type for e in events]
+    assert kinds[0] == "session.created" and "session.updated" in kinds
+    assert "conversation.item.added" in kinds and "response.output_audio_transcript.done" in kinds
+    heard = next(
+        e for e in events if e.type == "conversation.item.input_audio_transcription.completed"
+    )
+    assert {"evening", "hands"} <= words(heard.transcript)
+    deltas = [e.delta for e in events if e.type == "response.output_audio.delta"]
+    assert len(words(hear(live.services, from_pcm16(deltas))) & words(CLIP_WORDS)) >= 4
+    assert events[-1].response.status == "completed"

@@ -33,6 +33,7 @@ from voxclone.core.errors import (
 from voxclone.services.container import Services
 from voxclone.services.keys import Principal
 from voxclone.services.realtime import RealtimeSession
+from voxclone.services.realtime.dialect import GA, dialect_of, event_in, event_out
 from voxclone.services.realtime.items import new_id
 
 router = APIRouter(tags=["real-time"])
@@ -48,14 +49,16 @@ async def realtime(websocket: WebSocket) -> None:
     offered = websocket.scope.get("subprotocols") or []
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     lock = asyncio.Lock()
+    ga = dialect_of(websocket.headers, offered) == GA
 
     async def send(event: dict[str, Any]) -> None:
         """Send an event; once the client has gone, nothing (the receive loop notices)."""
         async with lock:
-            if websocket.client_state != WebSocketState.CONNECTED:
-                return
-            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-                await websocket.send_json(event)
+            for out in event_out(event) if ga else [event]:
+                if websocket.client_state != WebSocketState.CONNECTED:
+                    return
+                with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                    await websocket.send_json(out)
 
     try:
         user = await _authenticate(websocket, services, offered)
@@ -67,7 +70,7 @@ async def realtime(websocket: WebSocket) -> None:
                 async with asyncio.timeout_at(
                     asyncio.get_running_loop().time() + settings.max_session_s
                 ):
-                    await _serve(websocket, session, services, deadline)
+                    await _serve(websocket, session, services, deadline, ga=ga)
             except TimeoutError:
                 if time.monotonic() < deadline - 1:
                     raise
@@ -95,7 +98,12 @@ async def _authenticate(websocket: WebSocket, services: Services, offered: list[
 
 
 async def _serve(
-    websocket: WebSocket, session: RealtimeSession, services: Services, deadline: float
+    websocket: WebSocket,
+    session: RealtimeSession,
+    services: Services,
+    deadline: float,
+    *,
+    ga: bool,
 ) -> None:
     settings = services.realtime.settings
     while True:
@@ -115,7 +123,17 @@ async def _serve(
                 size=len(text),
                 max_bytes=settings.max_event_bytes,
             )
-        await session.handle(parse_json(text))
+        event = parse_json(text)
+        if ga:
+            try:
+                event = event_in(event)
+            except InvalidInput as exc:  # answered like any bad event: the session goes on
+                event_id = event.get("event_id")
+                await session.send_error(
+                    exc, event_id=event_id if isinstance(event_id, str) else None
+                )
+                continue
+        await session.handle(event)
 
 
 async def _fail(websocket: WebSocket, exc: VoxcloneError, lock: asyncio.Lock) -> None:
