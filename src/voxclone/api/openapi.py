@@ -65,7 +65,8 @@ REASONS = {
     413: "The body or an upload is over its limit.",
     416: "The Range asked for is outside the audio.",
     422: "A field is invalid; `details` names it.",
-    429: "Rate limited: too many requests or jobs; see Retry-After.",
+    429: "Rate limited: too many requests, jobs or heavy requests at once "
+    "(limits.max_concurrent_heavy_per_key); see Retry-After.",
     502: "A remote engine or provider failed.",
     500: "An internal error (logged with the request id).",
     503: "The engine or queue is unavailable.",

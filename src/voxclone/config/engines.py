@@ -180,3 +180,17 @@ class RemoteSettings(BaseModel):
         False, description="Allow engine URLs on private and link-local addresses (10/8, ...)."
     )
     max_connections: int = Field(100, ge=1, description="Pooled connections per remote engine.")
+
+
+class EngineCacheSettings(BaseModel):
+    """Loaded engines: local models load on first use and unload when idle."""
+
+    idle_unload_s: float = Field(
+        900.0,
+        ge=0,
+        description="A local engine (its model) unused for this long is unloaded, freeing its "
+        "memory; the next request that needs it loads it again (0: never unload).",
+    )
+    check_s: float = Field(
+        60.0, gt=0, description="How often idle engines are looked for (at most idle_unload_s)."
+    )

@@ -25,6 +25,13 @@ class LimitSettings(BaseModel):
         description="Characters of text per second of speech at speed 1, for the up-front "
         "estimate (a slow reading: real speech is 12-16).",
     )
+    max_concurrent_heavy_per_key: int = Field(
+        4,
+        ge=0,
+        description="Heavy requests one key may run at once: syntheses that miss the cache, "
+        "transcriptions, denoises, voice fits; one more gets 429 with Retry-After (counted on "
+        "Redis across hosts when rate limits are). Cache hits do not count; 0: no limit.",
+    )
     max_reference_bytes: int = Field(
         20 * MB, ge=1, description="Largest reference upload for POST /v1/voices."
     )

@@ -18,6 +18,7 @@ from voxclone.config.deployment import JobSettings, MetricsSettings, S3Settings,
 from voxclone.config.engines import (
     BiometricsSettings,
     DeepFilterSettings,
+    EngineCacheSettings,
     KokoroSettings,
     PiperSettings,
     RemoteSettings,
@@ -136,6 +137,7 @@ class Settings(BaseSettings):
     piper: PiperSettings = Field(default_factory=PiperSettings)
     kokoro: KokoroSettings = Field(default_factory=KokoroSettings)
     whisper: WhisperSettings = Field(default_factory=WhisperSettings)
+    engines: EngineCacheSettings = Field(default_factory=EngineCacheSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
     remote: RemoteSettings = Field(default_factory=RemoteSettings)

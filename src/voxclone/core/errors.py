@@ -311,6 +311,13 @@ class TooManyJobs(RateLimited):
     code = "too_many_concurrent_jobs"
 
 
+class TooManyHeavyRequests(RateLimited):
+    """The key has as many heavy requests (cache misses, transcriptions, denoises, fits) running
+    as ``limits.max_concurrent_heavy_per_key`` allows."""
+
+    code = "too_many_concurrent_requests"
+
+
 class TooManySessions(RateLimited):
     """The key has as many realtime sessions open as ``realtime.max_sessions_per_key`` allows."""
 

@@ -2,13 +2,15 @@
 
 A registry entry maps a name to ``"module:Class"`` and constructor options. Nothing is imported
 until ``get`` is called, so a missing optional package only matters to the engine that needs it.
-Loaded engines are kept until ``close``; this registry is the one place that loads them.
+Loaded engines are kept until ``close``, or until ``unload_idle`` drops local ones nothing has
+asked for lately; this registry is the one place that loads and unloads them.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,8 @@ class EngineRegistry:
         self._specs: dict[str, EngineSpec] = {}
         self._loaded: dict[str, Any] = {}
         self._failures: dict[str, str] = {}
+        self._last_used: dict[str, float] = {}
+        self._idle_unloaded: set[str] = set()
         self._lock = threading.Lock()
         for spec in specs or []:
             self.register(spec)
@@ -68,12 +72,21 @@ class EngineRegistry:
 
     def get(self, name: str) -> Any:
         """The loaded engine called ``name``, loading it on first use."""
+        return self._get(name, use=True)
+
+    def _get(self, name: str, *, use: bool) -> Any:
+        """``use``: a request's use, which restarts the engine's idle clock (a health check's
+        does not, so polling /health never keeps an idle engine loaded)."""
         spec = self.spec(name)
         with self._lock:
             engine = self._loaded.get(name)
             if engine is None:
                 engine = self._load(spec)
                 self._loaded[name] = engine
+                self._idle_unloaded.discard(name)
+                use = True
+            if use:
+                self._last_used[name] = time.monotonic()
             return engine
 
     def get_tts(self, name: str) -> TTSEngine:
@@ -141,13 +154,33 @@ class EngineRegistry:
         A remote engine is asked too: it probes URLs it has not probed lately (network I/O,
         bounded by its health timeout), so call this off the event loop for remote engines.
         """
+        if name in self._idle_unloaded and name not in self._loaded:
+            return EngineHealth(available=True, detail="unloaded while idle; loads on next use")
         try:
-            engine = self.get(name)
+            engine = self._get(name, use=False)
         except EngineUnavailable as exc:
             return EngineHealth(available=False, detail=exc.message)
         if isinstance(engine, RemoteEngine):
             return engine.health()
         return EngineHealth(available=True)
+
+    def unload_idle(self, idle_s: float, *, now: float | None = None) -> list[str]:
+        """Drop the local engines nobody has asked for in ``idle_s`` seconds; the next ``get``
+        loads them again. Remote engines stay (they hold no model). An unloaded engine is not
+        closed: a call that already holds it finishes, and its memory goes with the last
+        reference. Returns the names unloaded."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            idle = [
+                name
+                for name in self._loaded
+                if not self._specs[name].remote and now - self._last_used.get(name, now) >= idle_s
+            ]
+            for name in idle:
+                del self._loaded[name]
+                self._last_used.pop(name, None)
+                self._idle_unloaded.add(name)
+        return idle
 
     def close(self) -> None:
         with self._lock:

@@ -26,6 +26,8 @@ from voxclone.services.callbacks import CallbackService
 from voxclone.services.consent import ConsentService
 from voxclone.services.denoise import DenoiseService
 from voxclone.services.editing import EditingService
+from voxclone.services.engine_unloader import EngineUnloader
+from voxclone.services.heavy_slots import HeavySlots, open_slot_counter
 from voxclone.services.history import HistoryService
 from voxclone.services.history_record import HistoryRecorder
 from voxclone.services.history_sweeper import HistorySweeper
@@ -148,6 +150,8 @@ class Services:
     provenance: ProvenanceService | None = None
     """Signed manifests and verification of generated audio; None when provenance is off."""
     watermark: WatermarkService | None = None
+    engine_unloader: EngineUnloader | None = None
+    """Unloads local engines nothing has used for ``engines.idle_unload_s``."""
     """Detection of the audio watermark; None when the watermark is off."""
 
     @property
@@ -167,6 +171,8 @@ class Services:
         if self.settings.redis_url and self.invalidations is None:
             self.invalidations = Invalidations(self.settings.redis_url)
             self.invalidations.start()
+        if self.engine_unloader is not None:
+            self.engine_unloader.start()
         if not run_jobs:
             return
         self.history_sweeper.start()
@@ -184,6 +190,8 @@ class Services:
             log.info("re-queued %d unfinished job(s) from before the restart", len(unfinished))
 
     async def close(self) -> None:
+        if self.engine_unloader is not None:
+            await self.engine_unloader.stop()
         if self.invalidations is not None:
             await self.invalidations.stop()
             self.invalidations = None
@@ -196,6 +204,7 @@ class Services:
         await self.queue.stop()
         await self.webhooks.close()  # after the jobs: the last ones' first attempts finish
         await self.synthesis.close()
+        await self.admission.heavy.close()
         await self.history.close()
         await self.usage.close()
         self.engines.close()
@@ -286,6 +295,10 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         sessions=sessions,
         quotas=settings.quotas,
         rate_storage=open_rate_storage(settings.quotas, settings.redis_url),
+        heavy=HeavySlots(
+            limit=settings.limits.max_concurrent_heavy_per_key,
+            counter=open_slot_counter(settings.quotas, settings.redis_url),
+        ),
     )
     recorder = Recorder(usage=usage)
     marker = _marker(settings)
@@ -471,4 +484,5 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         pronunciation=PronunciationService(sessions=sessions),
         provenance=_provenance(settings, history, registry),
         watermark=WatermarkService(marker=marker, history=history) if marker else None,
+        engine_unloader=EngineUnloader(engines=registry, settings=settings.engines),
     )

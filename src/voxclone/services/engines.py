@@ -56,7 +56,7 @@ async def engine_reports(
                 checked=False,
             )
         state = await asyncio.to_thread(_check, registry, name, probe)
-        engine = registry.get(name) if registry.is_loaded(name) else None
+        engine = registry.loaded(name)  # not a use: a report never keeps an idle engine loaded
         return EngineReport(
             name=name,
             kind=spec.kind,

@@ -271,7 +271,7 @@ class StoryRenderer:
             nonlocal done
             async with gate:
                 result = await self._synthesis.synthesize_now(
-                    caller=caller, req=clip_request(clip), entry="story"
+                    caller=caller, req=clip_request(clip), entry="story", in_job=True
                 )
             key = rendered_key(view.story.id, clip.id)
             await self._blobs.put(key, result.data)

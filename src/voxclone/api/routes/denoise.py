@@ -51,11 +51,12 @@ async def denoise_file(request: Request, services: ServicesDep, user: UserKey) -
         data = await read_upload(form, "file")
         if data is None:
             raise InvalidAudio("file must be a file upload, not a text field", field="file")
-        result = await services.denoise.denoise_file(
-            data=data,
-            fmt=(text_field(form, "format") or "").strip() or None,
-            sample_rate=_sample_rate(text_field(form, "sample_rate")),
-        )
+        async with services.admission.heavy.hold(user.key_id, work="denoise"):
+            result = await services.denoise.denoise_file(
+                data=data,
+                fmt=(text_field(form, "format") or "").strip() or None,
+                sample_rate=_sample_rate(text_field(form, "sample_rate")),
+            )
     finally:
         await form.close()
     assert user.key_id is not None

@@ -93,7 +93,8 @@ async def create_transcription(request: Request, services: ServicesDep, user: Us
     prepared = stt.prepare(data=data, request=transcribe)  # refusals before any event
     if stream:
         return sse_response(_events(services, user, prepared), headers={"X-Backend": backend})
-    result = await stt.run(prepared)
+    async with services.admission.heavy.hold(user.key_id, work="transcription"):
+        result = await stt.run(prepared)
     diarization = await _diarized(services, user, prepared, result) if diarize else None
     await _meter(services, user, result, entry="openai")
     return formatted(
@@ -125,7 +126,9 @@ async def create_translation(request: Request, services: ServicesDep, user: User
         data = await _file(form, "file")
     finally:
         await form.close()
-    result = await stt.run(stt.prepare(data=data, request=translate))
+    prepared = stt.prepare(data=data, request=translate)
+    async with services.admission.heavy.hold(user.key_id, work="translation"):
+        result = await stt.run(prepared)
     await _meter(services, user, result, entry="openai")
     return formatted(result, response_format, set(), task="translate")
 
@@ -176,7 +179,8 @@ async def transcribe(request: Request, services: ServicesDep, user: UserKey) -> 
         data = await _file(form, "audio")
     finally:
         await form.close()
-    result = await stt.transcribe(data=data, request=transcribe_request)
+    async with services.admission.heavy.hold(user.key_id, work="transcription"):
+        result = await stt.transcribe(data=data, request=transcribe_request)
     await _meter(services, user, result, entry="transcribe")
     body: dict[str, Any] = {
         "text": result.transcript.text,

@@ -58,19 +58,20 @@ async def create_voice(request: Request, services: ServicesDep, user: UserKey) -
                 "ref_audio must be a file upload, not a text field", field="ref_audio"
             )
         assert user.key_id is not None
-        voice = await services.voices.create(
-            key_id=user.key_id,
-            name=name,
-            ref_audio=audio,
-            ref_text=text_field(form, "ref_text"),
-            backend=text_field(form, "backend") or None,
-            lang=text_field(form, "lang") or "en",
-            family=text_field(form, "family"),
-            denoise=_flag(text_field(form, "denoise"), field="denoise"),
-            profile=_profile(form),
-            callback_url=callback_url,
-            admit_job=lambda: services.admission.admit_job(user),
-        )
+        async with services.admission.heavy.hold(user.key_id, work="voice creation"):
+            voice = await services.voices.create(
+                key_id=user.key_id,
+                name=name,
+                ref_audio=audio,
+                ref_text=text_field(form, "ref_text"),
+                backend=text_field(form, "backend") or None,
+                lang=text_field(form, "lang") or "en",
+                family=text_field(form, "family"),
+                denoise=_flag(text_field(form, "denoise"), field="denoise"),
+                profile=_profile(form),
+                callback_url=callback_url,
+                admit_job=lambda: services.admission.admit_job(user),
+            )
     finally:
         await form.close()
     return VoicePublic.of(voice)

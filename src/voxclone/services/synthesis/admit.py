@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from voxclone.config import QuotaSettings
 from voxclone.core.errors import KeyRateLimited, PermissionDenied, QuotaExceeded, TooManyJobs
 from voxclone.db import jobs as job_queries
+from voxclone.services.heavy_slots import HeavySlots
 from voxclone.services.keys import Principal
 from voxclone.services.usage import Period, UsageService, billing_period
 
@@ -71,7 +72,10 @@ class Admission:
         sessions: async_sessionmaker[AsyncSession],
         quotas: QuotaSettings,
         rate_storage: Storage | None = None,
+        heavy: HeavySlots | None = None,
     ) -> None:
+        self.heavy = heavy or HeavySlots(limit=0)
+        """Concurrent heavy requests per key (cache misses, transcriptions, denoises, fits)."""
         self._usage = usage
         self._sessions = sessions
         self._quotas = quotas

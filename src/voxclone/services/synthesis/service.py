@@ -201,12 +201,16 @@ class SynthesisService:
         req: SynthesisRequest,
         entry: str = "sync",
         progress: ProgressSink | None = None,
+        in_job: bool = False,
     ) -> SynthesizedAudio:
-        """Synchronous synthesis, through the same cache as jobs."""
+        """Synchronous synthesis, through the same cache as jobs. A miss holds one of the
+        key's heavy slots unless it runs ``in_job`` (jobs are bounded by max_concurrent_jobs)."""
         plan = await self._admitted(caller, req)
         result = await self.cache.lookup(plan)
         if result is None:
-            plan, result = await self._rendered(plan, progress=progress)
+            key_id = None if in_job else key_id_of(caller)
+            async with self.admission.heavy.hold(key_id, work="synthesis"):
+                plan, result = await self._rendered(plan, progress=progress)
         await self._record(caller, plan, result, entry=entry)
         return result
 
@@ -328,9 +332,10 @@ class SynthesisService:
         self.planner.check_output(len(text), params.speed)
         await self.admission.admit(caller, characters=len(text))
         history_id, mark = self.renderer.marking(None)  # a clone: marked when the mark is on
-        result = await self.renderer.render_prompt(
-            engine=engine, text=text, prompt=prompt, params=params, started=started, mark=mark
-        )
+        async with self.admission.heavy.hold(key_id_of(caller), work="synthesis"):
+            result = await self.renderer.render_prompt(
+                engine=engine, text=text, prompt=prompt, params=params, started=started, mark=mark
+            )
         result = dataclasses.replace(result, history_id=history_id)
         await self.recorder.record(
             SynthesisAct(
