@@ -21,6 +21,30 @@ UNKNOWN_SIZE = 0xFFFFFFFF
 _MAX_CHUNKS_BEFORE_DATA = 1000
 
 
+def wave_header(sample_rate: int, data_size: int | None) -> bytes:
+    """The 44-byte header of a mono 16-bit PCM WAV whose data is ``data_size`` bytes (None:
+    of unknown length, a stream's), as libsndfile writes it."""
+    riff_size = UNKNOWN_SIZE if data_size is None else 36 + data_size
+    return _WAVE_HEADER.pack(
+        b"RIFF",
+        riff_size,
+        b"WAVE",
+        b"fmt ",
+        16,  # the fmt chunk's size
+        1,  # PCM
+        1,  # one channel
+        sample_rate,
+        sample_rate * 2,  # bytes per second
+        2,  # bytes per frame
+        16,  # bits per sample
+        b"data",
+        UNKNOWN_SIZE if data_size is None else data_size,
+    )
+
+
+_WAVE_HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
+
+
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """One chunk of a RIFF file: its four-character id, payload offset and declared size."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 from voxclone.audio.codec import Mp3Frames, output_rate, pcm_s16le
 from voxclone.audio.edit import fade_ends
 from voxclone.audio.resample import resample
-from voxclone.audio.riff import UNKNOWN_SIZE
+from voxclone.audio.riff import wave_header
 from voxclone.core.errors import UnsupportedFormat
 from voxclone.core.types import Audio
 
@@ -46,23 +46,7 @@ def check_stream_format(fmt: str) -> str:
 
 def wav_stream_header(sample_rate: int) -> bytes:
     """A 44-byte header of mono 16-bit PCM WAV of unknown length."""
-    byte_rate = sample_rate * 2
-    return b"".join(
-        [
-            b"RIFF",
-            UNKNOWN_SIZE.to_bytes(4, "little"),
-            b"WAVEfmt ",
-            (16).to_bytes(4, "little"),  # the fmt chunk's size
-            (1).to_bytes(2, "little"),  # PCM
-            (1).to_bytes(2, "little"),  # one channel
-            sample_rate.to_bytes(4, "little"),
-            byte_rate.to_bytes(4, "little"),
-            (2).to_bytes(2, "little"),  # bytes per frame
-            (16).to_bytes(2, "little"),  # bits per sample
-            b"data",
-            UNKNOWN_SIZE.to_bytes(4, "little"),
-        ]
-    )
+    return wave_header(sample_rate, None)
 
 
 class StreamEncoder:
