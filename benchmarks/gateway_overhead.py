@@ -137,6 +137,8 @@ def main() -> None:
                     "VOXCLONE_DEFAULT_BACKEND": "direct",
                     "VOXCLONE_CACHE_ENABLED": "false",
                     "VOXCLONE_REMOTE__ALLOW_LOOPBACK_URLS": "true",
+                    # The throughput run's clients share one key: let all of them in at once.
+                    "VOXCLONE_LIMITS__MAX_CONCURRENT_HEAVY_PER_KEY": str(args.concurrency),
                 },
             )
             for url, proc in zip((fast, busy1, busy2, gateway), procs, strict=True):
