@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 
 class RealtimeSettings(BaseModel):
-    """Bounds of ``WS /v1/realtime`` sessions (docs/realtime.md)."""
+    """Bounds of realtime sessions, over ``WS /v1/realtime`` or WebRTC (docs/realtime.md)."""
 
     max_sessions_per_key: int = Field(
         4, ge=1, description="Sessions one key may hold open at once; more are refused."
@@ -31,6 +31,15 @@ class RealtimeSettings(BaseModel):
     )
     default_voice: str = Field(
         "alloy", description="The voice of a session that names none (any voxclone voice)."
+    )
+    ice_servers: list[str] = Field(
+        default_factory=list,
+        description="STUN/TURN URLs the server's WebRTC side gathers candidates with "
+        "(``stun:host:3478``); none: host candidates only, enough on a LAN or behind a "
+        "reverse proxy that forwards UDP (docs/realtime.md).",
+    )
+    max_sdp_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest SDP offer POST /v1/realtime/calls accepts."
     )
 
 

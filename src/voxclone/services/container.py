@@ -190,6 +190,7 @@ class Services:
             log.info("re-queued %d unfinished job(s) from before the restart", len(unfinished))
 
     async def close(self) -> None:
+        await self.realtime.close()
         if self.engine_unloader is not None:
             await self.engine_unloader.stop()
         if self.invalidations is not None:

@@ -9,22 +9,31 @@ closes, after an ``error`` event, on: binary or non-JSON frames and garbage audi
 wrong audio format (1003), an event over ``realtime.max_event_bytes`` or an input buffer over
 ``realtime.max_input_buffer_s`` (1009), the key's sessions (1013) or rate limit (4429) when
 it connects, ``realtime.max_session_s`` (1008) and ``realtime.idle_timeout_s`` (1003).
+
+``POST /v1/realtime/calls``: the same session over WebRTC, as OpenAI's WebRTC flow. The body is
+the browser's SDP offer (``application/sdp``), or multipart with ``sdp`` and ``session`` (a GA
+session object as JSON); the answer is ``201`` with the SDP answer and ``Location:
+/v1/realtime/calls/{call_id}``; ``POST /v1/realtime/calls/{call_id}/hangup`` ends it. Events
+travel on the data channel the client opens, audio on the tracks (services/realtime/webrtc.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from typing import Any
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Request, Response, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from voxclone.api.deps import count_request
+from voxclone.api.deps import ServicesDep, UserKey, count_request
+from voxclone.api.uploads import read_form, read_upload, text_field
 from voxclone.api.ws import authenticate_user, close_code, close_reason, parse_json, receive
 from voxclone.core.errors import (
     InvalidInput,
+    MissingField,
     PayloadTooLarge,
     PermissionDenied,
     SessionExpired,
@@ -157,3 +166,112 @@ async def _fail(websocket: WebSocket, exc: VoxcloneError, lock: asyncio.Lock) ->
         async with lock:
             await websocket.send_json(event)
             await websocket.close(close_code(exc), reason=close_reason(exc))
+
+
+_SDP_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/sdp": {"schema": {"type": "string", "description": "the SDP offer"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["sdp"],
+                    "properties": {
+                        "sdp": {"type": "string", "description": "the SDP offer"},
+                        "session": {
+                            "type": "string",
+                            "description": "a session object (GA names) as JSON",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/v1/realtime/calls",
+    status_code=201,
+    openapi_extra=_SDP_BODY,
+    responses={
+        201: {
+            "description": "the SDP answer; Location names the call",
+            "content": {"application/sdp": {"schema": {"type": "string"}}},
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def create_call(request: Request, services: ServicesDep, user: UserKey) -> Response:
+    """A realtime session over WebRTC: SDP offer in, SDP answer out (query: ``model``)."""
+    offer, session = await _offer(request, services)
+    call, answer = await services.realtime.call(
+        caller=user, model=request.query_params.get("model"), offer_sdp=offer, session=session
+    )
+    return Response(
+        answer,
+        status_code=201,
+        media_type="application/sdp",
+        headers={"Location": f"/v1/realtime/calls/{call.id}"},
+    )
+
+
+@router.post("/v1/realtime/calls/{call_id}/hangup")
+async def hang_up(call_id: str, services: ServicesDep, user: UserKey) -> dict[str, Any]:
+    """End a WebRTC call (the session's usage is metered as it closes)."""
+    services.realtime.hang_up(call_id, caller=user)
+    return {}
+
+
+async def _offer(request: Request, services: ServicesDep) -> tuple[str, dict[str, Any] | None]:
+    """The SDP offer and the optional session object, from either body OpenAI accepts."""
+    limit = services.realtime.settings.max_sdp_bytes
+    content_type = request.headers.get("content-type", "")
+    session: dict[str, Any] | None = None
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await read_form(
+            request, max_file_bytes=limit, too_large=PayloadTooLarge, field="sdp"
+        )
+        try:
+            offer = text_field(form, "sdp")
+            if offer is None and (upload := await read_upload(form, "sdp")) is not None:
+                offer = upload.decode("utf-8", errors="replace")
+            raw_session = text_field(form, "session")
+        finally:
+            await form.close()
+        if offer is None:
+            raise MissingField("sdp is required (the SDP offer)", field="sdp")
+        if raw_session:
+            session = _session_object(raw_session)
+    elif content_type.startswith(("application/sdp", "text/plain")) or not content_type:
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise PayloadTooLarge(
+                    f"the SDP offer is larger than {limit} bytes", field="sdp", max_bytes=limit
+                )
+        offer = body.decode("utf-8", errors="replace")
+    else:
+        raise InvalidInput(
+            f"the body is an SDP offer (application/sdp) or multipart with sdp and session, "
+            f"not {content_type}",
+            field="sdp",
+        )
+    if not offer.lstrip().startswith("v=0"):
+        raise InvalidInput("sdp is not an SDP offer (it must begin with v=0)", field="sdp")
+    return offer, session
+
+
+def _session_object(text: str) -> dict[str, Any]:
+    """The multipart ``session`` field: a session object, bare or as ``{"session": {...}}``."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise InvalidInput("session must be JSON", field="session") from None
+    if isinstance(value, dict) and isinstance(value.get("session"), dict):
+        value = value["session"]
+    if not isinstance(value, dict):
+        raise InvalidInput("session must be a JSON object", field="session")
+    return value

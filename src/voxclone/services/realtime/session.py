@@ -187,6 +187,10 @@ class RealtimeSession:
         body = event.get("session")
         if not isinstance(body, dict):
             raise InvalidInput("session.update needs a session object", param="session")
+        await self.update(body)
+
+    async def update(self, body: dict[str, Any]) -> None:
+        """Apply a ``session`` object (beta names); a bad one raises."""
         await self._configure(self.config.updated(body))
         await self._events.emit("session.updated", session=self.session_dict())
 
@@ -229,7 +233,11 @@ class RealtimeSession:
         data = event.get("audio")
         if not isinstance(data, str):
             raise InvalidAudio("input_audio_buffer.append needs audio: base64", param="audio")
-        samples = codec.decode(data, self.config.input_audio_format)
+        await self.append_audio(codec.decode(data, self.config.input_audio_format))
+
+    async def append_audio(self, samples: FloatArray) -> None:
+        """Audio of the person at the session's input rate, however it came (an event, a
+        WebRTC track)."""
         if not np.all(np.isfinite(samples)):
             raise InvalidAudio("audio holds NaN or infinity", param="audio")
         self.input_s += len(samples) / self.rate
