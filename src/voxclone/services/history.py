@@ -66,7 +66,7 @@ class HistoryService:
         self._blobs = blobs
         self.settings = settings
         self._synthesis = synthesis
-        self._pending = PendingItems(sessions)
+        self._pending = PendingItems(sessions, blobs)
         self.hash_audio = False
         """Keep each item's audio SHA-256 (provenance on: ``build_services`` sets it)."""
         self._last_hashed: tuple[bytes, str] | None = None
@@ -75,12 +75,11 @@ class HistoryService:
         """Write the items held for a batch."""
         await self._pending.close()
 
-    def add_stored_soon(
+    def add_soon(
         self,
         *,
         key_id: str,
-        audio_key: str,
-        audio_bytes: int,
+        audio: bytes,
         audio_format: str,
         duration_s: float,
         entry: str,
@@ -92,14 +91,19 @@ class HistoryService:
         backend: str,
         characters: int,
         cache_hit: bool,
-        audio: bytes | None = None,
+        audio_key: str | None = None,
+        item_id: str | None = None,
     ) -> None:
-        """Keep an item whose audio is already stored (a cache hit's), written in a batch
-        within a second (``history_batch``): no database write on the cache-hit path. Every
-        read of the history writes what is held first."""
+        """``add`` for the request path: the item (and its audio, when ``audio_key`` is None)
+        is written in a batch within a second (``history_batch``), so a synthesis served
+        waits for no database write. Every read of the history writes what is held first."""
+        item_id = item_id or new_id()
+        store = audio_key is None
+        if audio_key is None:
+            audio_key = f"history/{key_id}/{item_id}.{audio_format}"
         self._pending.add(
             {
-                "id": new_id(),
+                "id": item_id,
                 "key_id": key_id,
                 "voice_id": voice_id,
                 "voice_name": voice_name,
@@ -113,14 +117,15 @@ class HistoryService:
                 "source_id": None,
                 "audio_key": audio_key,
                 "audio_format": audio_format,
-                "audio_bytes": audio_bytes,
-                "audio_sha256": self._sha256(audio) if audio else None,
+                "audio_bytes": len(audio),
+                "audio_sha256": self._sha256(audio),
                 "duration_s": round(duration_s, 3),
                 "characters": characters,
                 "cache_hit": cache_hit,
                 "starred": False,
                 "created_at": utcnow(),
-            }
+            },
+            audio=audio if store else None,
         )
 
     # --- adding --------------------------------------------------------------------------------
@@ -298,7 +303,8 @@ class HistoryService:
         return Deleted([item.id for item in gone], [i for i in ids if i in in_use])
 
     async def release(self, blob_keys: set[str]) -> None:
-        """Delete each blob nothing uses any more."""
+        """Delete each blob nothing uses any more (the items held for a batch included)."""
+        await self._pending.flush()
         for blob_key in sorted(blob_keys):
             async with self._sessions() as session:
                 used = await queries.blob_in_use(session, audio_key=blob_key)

@@ -40,23 +40,23 @@ class HistoryRecorder:
             fmt = _FORMATS.get(act.audio.media_type, "wav")
         else:
             return
-        if act.cache_hit and act.job_id is None and act.audio_key is not None and plan:
-            self._history.add_stored_soon(  # no database write on the cache-hit path
+        if act.job_id is None and act.audio is not None:
+            self._history.add_soon(  # no database write on the request path
                 key_id=act.key_id,
-                audio_key=act.audio_key,
-                audio_bytes=len(act.audio.data) if act.audio is not None else 0,
+                audio=act.audio.data,
                 audio_format=fmt,
                 duration_s=act.audio_s,
                 entry=act.entry,
                 text=act.text,
-                voice_id=plan.voice.id,
-                voice_name=plan.voice.name,
-                lang=plan.lang,
-                params=request_params(plan.request),
+                voice_id=plan.voice.id if plan is not None else None,
+                voice_name=plan.voice.name if plan is not None else None,
+                lang=plan.lang if plan is not None else None,
+                params=request_params(plan.request) if plan is not None else {"format": fmt},
                 backend=act.backend,
                 characters=len(act.text),
-                cache_hit=True,
-                audio=act.audio.data if act.audio is not None else None,
+                cache_hit=act.cache_hit,
+                audio_key=act.audio_key,
+                item_id=None if act.cache_hit else act.audio.history_id,  # a hit: a new item
             )
             return
         await self._history.add(
