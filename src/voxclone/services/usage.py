@@ -1,11 +1,13 @@
 """Usage metering: every billable act recorded once, and the characters a key has used.
 
-An act with characters (a synthesis that rendered) is written before ``record`` returns, so a
-crash after rendering loses no count; a job's act carries ``event_key`` ("job:<id>") and is
-written once however often the job is retried. An act that costs no characters (a cache hit, a
-speech-service call) is held in memory and written in a batch within ``flush_s``: that keeps a
-database write off the cache-hit path, and a crash loses at most ``flush_s`` of request counts
-that cost nothing (docs/decisions.md).
+An act of a request (a synthesis served, a cache hit, a speech-service call) is held in memory
+and written in a batch within ``flush_s`` (at once when ``max_rows`` are held): a database
+write per request would cost as much as the rest of a gateway's work. Its characters count
+against the key's quota in this process at once, and every read of usage (a summary, the
+quota's count when its cache expires) writes what is held first. Closing writes what is held,
+and a batch that fails is kept for the next; a crash loses at most ``flush_s`` of acts. A job's
+act carries ``event_key`` ("job:<id>") and is written before ``record`` returns, once however
+often the job is retried (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class UsageRecord:
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(UsageRecord))
+MAX_HELD = 100_000
+"""The most acts kept in memory while the database cannot be written; the oldest go first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,26 +141,34 @@ class UsageService:
         sessions: async_sessionmaker[AsyncSession],
         cache_s: float = 2.0,
         flush_s: float = 1.0,
+        max_rows: int = 500,
         default_char_quota: int | None = None,
     ) -> None:
         self._sessions = sessions
         self._default_char_quota = default_char_quota
         self._cache_s = cache_s
         self._flush_s = flush_s
+        self._max_rows = max_rows
         # (key id, period start) -> (characters used, monotonic expiry)
         self._used: dict[tuple[str, datetime], tuple[int, float]] = {}
         self._buffer: list[dict[str, object]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._flushing: set[asyncio.Task[None]] = set()
+        self._lock = asyncio.Lock()
+        self._closed = False
 
     async def record(self, record: UsageRecord) -> None:
         """Record one act; see the module's docstring for when it is written."""
         row: dict[str, object] = {"id": new_id(), "created_at": utcnow()}
         for name in _RECORD_FIELDS:  # scalars: no deep copy as ``asdict`` makes (hot path)
             row[name] = getattr(record, name)
-        if record.characters == 0 and record.event_key is None:
+        if record.event_key is None:
             self._buffer.append(row)
-            if self._timer is None:
+            if record.characters:
+                self._add_used(record.key_id, record.characters)
+            if len(self._buffer) >= self._max_rows:
+                self._flush_later()
+            elif self._timer is None and not self._closed:
                 loop = asyncio.get_running_loop()
                 self._timer = loop.call_later(self._flush_s, self._flush_later)
             return
@@ -182,6 +194,7 @@ class UsageService:
         now = time.monotonic()
         if cached is not None and cached[1] > now:
             return cached[0]
+        await self._write_held()
         async with self._sessions() as session:
             used = await usage_queries.characters_between(
                 session, key_id=key_id, start=period.start, end=period.end
@@ -274,31 +287,46 @@ class UsageService:
         await self.flush()
 
     def _flush_later(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         self._timer = None
         task = asyncio.get_running_loop().create_task(self.flush())
         self._flushing.add(task)
         task.add_done_callback(self._flushing.discard)
 
     async def flush(self) -> None:
-        """Write the buffered acts now."""
-        batch, self._buffer = self._buffer, []
-        if not batch:
-            return
-        try:
-            async with self._sessions() as session:
-                await usage_queries.add_events(session, rows=batch)
-                await session.commit()
-        except Exception:
-            log.warning("could not write %d usage record(s)", len(batch), exc_info=True)
+        """Write the buffered acts now (after a batch already being written). A batch that
+        cannot be written is kept, ahead of newer acts, and tried again within ``flush_s``."""
+        async with self._lock:
+            batch, self._buffer = self._buffer, []
+            if not batch:
+                return
+            try:
+                async with self._sessions() as session:
+                    await usage_queries.add_events(session, rows=batch)
+                    await session.commit()
+            except Exception:
+                log.warning("could not write %d usage record(s)", len(batch), exc_info=True)
+                self._buffer[:0] = batch
+                if len(self._buffer) > MAX_HELD:
+                    lost = len(self._buffer) - MAX_HELD
+                    del self._buffer[:lost]
+                    log.error("%d usage record(s) dropped: the database is unwritable", lost)
+                if self._timer is None and not self._closed:
+                    loop = asyncio.get_running_loop()
+                    self._timer = loop.call_later(self._flush_s, self._flush_later)
 
     async def close(self) -> None:
         """Write what is buffered; nothing is scheduled afterwards."""
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         if self._flushing:
             await asyncio.gather(*self._flushing, return_exceptions=True)
         await self.flush()
+        if self._buffer:
+            log.error("%d usage record(s) could not be written and are lost", len(self._buffer))
 
 
 def _totals(row: usage_queries.Totals) -> UsageTotals:
