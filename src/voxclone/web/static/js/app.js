@@ -8,6 +8,7 @@ import { clearErrors, errorBox, field, h, showError } from "./ui.js";
 const PAGES = [
   { path: "voices", title: "Voices", load: () => import("./pages/voices.js") },
   { path: "speak", title: "Speak", load: () => import("./pages/speak.js") },
+  { path: "talk", title: "Talk", load: () => import("./pages/talk.js") },
   { path: "history", title: "History", load: () => import("./pages/history.js") },
   { path: "editor", title: "Editor", load: () => import("./pages/editor.js") },
   { path: "stories", title: "Stories", load: () => import("./pages/stories.js") },

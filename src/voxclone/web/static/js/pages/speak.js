@@ -6,25 +6,13 @@ import { api, request } from "../api.js";
 import { clearErrors, download, errorBox, field, h, showError, waveform } from "../ui.js";
 import { codePanel } from "../speak-code.js";
 import { canStreamMp3, playStream } from "../speak-stream.js";
+import { voiceSelect } from "../voice-select.js";
 
 const FORMATS = [
   ["wav", "WAV"],
   ["mp3_44100_128", "MP3 (44.1 kHz, 128 kb/s)"],
   ["pcm_24000", "Raw PCM (24 kHz, saved as WAV)"],
 ];
-
-function voiceSelect(voices, chosen) {
-  const option = (v) =>
-    h("option", { value: v.voice_id, selected: v.voice_id === chosen }, `${v.name} (${v.backend})`);
-  const own = voices.filter((v) => v.category !== "stock" && v.status === "ready");
-  const stock = voices.filter((v) => v.category === "stock");
-  return h(
-    "select",
-    { name: "voice" },
-    own.length ? h("optgroup", { label: "Your voices" }, own.map(option)) : null,
-    h("optgroup", { label: "Stock voices" }, stock.map(option)),
-  );
-}
 
 export async function render(root, ctx) {
   const [voices, backends] = await Promise.all([
