@@ -15,16 +15,24 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from tests.api.test_admission import add_voice, http_ways_in, make_key, set_limits, ws_key
 from tests.conftest import fake_registry, make_settings, wait_for_job
 from voxclone.api.app import create_app
+from voxclone.config import Settings
 from voxclone.db.tables import HistoryItem
 from voxclone.services.container import Services, build_services
 
 TEXT = "Hello there."
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Settings:
+    """The shared fixture's settings, with overrides from an indirect parametrization."""
+    overrides: dict[str, object] = getattr(request, "param", {})
+    return make_settings(tmp_path / "data", database_url=database_url, **overrides)
 
 
 async def listed(client: httpx.AsyncClient, headers: dict[str, str], **params: Any) -> Any:
@@ -97,6 +105,30 @@ async def test_a_cache_hit_is_an_item_sharing_the_cached_blob(client, services) 
     assert a.audio_key == b.audio_key
     assert (await client.get(hit["audio_url"], headers=headers)).content == again.content
     assert again.content == first.content
+
+
+@pytest.mark.parametrize("settings", [{"cache_enabled": False}], indirect=True)
+async def test_with_caching_off_an_item_keeps_its_own_audio_and_is_read_at_once(
+    client, services
+) -> None:
+    headers, key_id = await make_key(client)
+    voice_id = await add_voice(client, headers)
+    spoken = await speak(client, headers, voice_id, TEXT)
+    [item] = (await listed(client, headers))["items"]  # written in a batch, read at once
+    assert (await client.get(item["audio_url"], headers=headers)).content == spoken.content
+    kept = await services.history.get(key_id=key_id, history_id=item["history_id"])
+    assert kept.audio_key.startswith(f"history/{key_id}/")
+
+
+@pytest.mark.parametrize("settings", [{"cache_enabled": False}], indirect=True)
+async def test_items_held_for_a_batch_are_written_on_close(client, services) -> None:
+    headers, key_id = await make_key(client)
+    voice_id = await add_voice(client, headers)
+    await speak(client, headers, voice_id, TEXT)
+    await services.history.close()  # as at shutdown: nothing read the history before
+    async with services.sessions() as session:
+        item = await session.scalar(select(HistoryItem).where(HistoryItem.key_id == key_id))
+    assert item is not None and await services.blobs.exists(item.audio_key)
 
 
 @pytest.fixture

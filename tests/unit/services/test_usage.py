@@ -235,3 +235,26 @@ async def test_bad_ranges_and_groupings_are_refused_naming_the_field(
     assert grouping.value.details["field"] == "group_by"
     with pytest.raises(ValueError, match="admin key"):
         await services.usage.summary(key=Principal(key_id=None, is_admin=True))
+
+
+async def test_billed_acts_count_at_once_and_are_written_on_close(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = make_settings(tmp_path / "data", database_url=database_url)
+    first = build_services(settings, engines=fake_registry())
+    await first.start(run_jobs=False)
+    key_id = await new_key(first)
+    period = billing_period(period_start=None, period_end=None)
+    assert await first.usage.used_characters(key_id=key_id, period=period) == 0
+    billed = UsageRecord(key_id=key_id, kind="tts", entry="sync", characters=25)
+    await first.usage.record(billed)  # held for a batch: counted here at once
+    assert await first.usage.used_characters(key_id=key_id, period=period) == 25
+    await first.usage.record(billed)
+    await first.close()  # as at shutdown: what is held is written
+
+    second = build_services(settings, engines=fake_registry())
+    await second.start(run_jobs=False)
+    try:
+        assert await second.usage.used_characters(key_id=key_id, period=period) == 50
+    finally:
+        await second.close()
