@@ -41,13 +41,47 @@ class EngineChunks:
         self._iterator: Iterator[Audio] | None = None
         self._max_seconds = max_seconds
         self._seconds = 0.0
+        self._stopped = False
 
     def __aiter__(self) -> EngineChunks:
         return self
 
     async def __anext__(self) -> Audio:
+        chunk = await asyncio.to_thread(self._next)
+        if chunk is None:
+            raise StopAsyncIteration
+        return chunk
+
+    async def first(self) -> Audio:
+        """The first chunk; EngineError if the engine produces no audio at all."""
+        chunk = await anext(self, None)
+        if chunk is None:
+            raise self._no_audio()
+        return chunk
+
+    def all(self) -> list[Audio]:
+        """Every chunk, made in the calling thread (a worker thread: one hop for the whole
+        text when no one waits between chunks); EngineError if there is no audio at all.
+        ``stop`` (from any thread) ends it after the chunk being made."""
+        chunks: list[Audio] = []
+        while not self._stopped and (chunk := self._next()) is not None:
+            chunks.append(chunk)
+        if not chunks and not self._stopped:
+            raise self._no_audio()
+        return chunks
+
+    def stop(self) -> None:
+        """No more steps for ``all`` (its caller went away)."""
+        self._stopped = True
+
+    def _no_audio(self) -> EngineError:
+        name = self.engine.name
+        return EngineError(f"backend {name!r} produced no audio", backend=name)
+
+    def _next(self) -> Audio | None:
+        """One step of the engine (in a worker thread); None at the end."""
         try:
-            chunk = await asyncio.to_thread(self._step)
+            chunk = self._step()
         except VoxcloneError:
             raise
         except Exception as exc:
@@ -55,7 +89,7 @@ class EngineChunks:
                 f"backend {self.engine.name!r} failed: {exc}", backend=self.engine.name
             ) from exc
         if chunk is None:
-            raise StopAsyncIteration
+            return None
         self._seconds += chunk.duration_s
         if self._max_seconds is not None and self._seconds > self._max_seconds:
             raise OutputTooLong(
@@ -63,14 +97,6 @@ class EngineChunks:
                 "(limits.max_output_audio_s): split the text or raise the speed",
                 limit_s=self._max_seconds,
             )
-        return chunk
-
-    async def first(self) -> Audio:
-        """The first chunk; EngineError if the engine produces no audio at all."""
-        chunk = await anext(self, None)
-        if chunk is None:
-            name = self.engine.name
-            raise EngineError(f"backend {name!r} produced no audio", backend=name)
         return chunk
 
     def _step(self) -> Audio | None:

@@ -89,17 +89,18 @@ class Renderer:
         """Run the engine on ``text`` with a ready prompt, join the chunks, ``mark`` them (the
         watermark) and encode them."""
         started = started if started is not None else time.perf_counter()
-        expected = max(1, len(split_sentences(text)))
         steps = EngineChunks(engine, text, prompt, params, max_seconds=self._max_output_s)
-        chunks = await _collect(steps, expected, progress)
-        result = await joined(
-            chunks,
-            engine=engine,
-            fmt=fmt,
-            sample_rate=sample_rate,
-            voice_id=voice_id,
-            started=started,
-            mark=mark,
+        if progress is None:  # one worker thread runs the engine, joins, marks and encodes
+            try:
+                audio, data = await asyncio.to_thread(_made, steps, fmt, sample_rate, mark)
+            except asyncio.CancelledError:
+                steps.stop()
+                raise
+        else:
+            chunks = await _collect(steps, max(1, len(split_sentences(text))), progress)
+            audio, data = await asyncio.to_thread(_whole, chunks, fmt, sample_rate, mark)
+        result = _synthesized(
+            audio, data, fmt=fmt, engine=engine, voice_id=voice_id, started=started
         )
         self._metrics.note_synthesis(
             backend=engine.name,
@@ -156,8 +157,34 @@ async def joined(
 ) -> SynthesizedAudio:
     """The chunks joined, marked by ``mark`` (the watermark) and encoded as one file: a
     synchronous result, or a stream's cache."""
+    audio, data = await asyncio.to_thread(_whole, chunks, fmt, sample_rate, mark)
+    return _synthesized(audio, data, fmt=fmt, engine=engine, voice_id=voice_id, started=started)
+
+
+def _made(
+    steps: EngineChunks, fmt: str, sample_rate: int | None, mark: MarkFn | None
+) -> tuple[Audio, bytes]:
+    """The engine's whole audio, joined, marked and encoded (in a worker thread)."""
+    return _whole(steps.all(), fmt, sample_rate, mark)
+
+
+def _whole(
+    chunks: list[Audio], fmt: str, sample_rate: int | None, mark: MarkFn | None
+) -> tuple[Audio, bytes]:
+    """The chunks joined, then ``encode_marked`` (in a worker thread)."""
     audio = concat_with_crossfade(chunks)
-    data = await asyncio.to_thread(encode_marked, audio, fmt, sample_rate, mark)
+    return audio, encode_marked(audio, fmt, sample_rate, mark)
+
+
+def _synthesized(
+    audio: Audio,
+    data: bytes,
+    *,
+    fmt: str,
+    engine: TTSEngine,
+    voice_id: str | None,
+    started: float,
+) -> SynthesizedAudio:
     return SynthesizedAudio(
         data=data,
         media_type=media_type(fmt),
