@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPBearer
+from fastapi.security.base import SecurityBase
 from starlette.requests import HTTPConnection
 
 from voxclone.core.errors import KeyRateLimited, PermissionDenied
@@ -55,8 +57,10 @@ async def authenticate(connection: HTTPConnection, services: Services, *, method
     return await services.keys.authenticate(key)
 
 
-# Declared for the OpenAPI document only (security schemes a client or fuzzer can use);
-# ``authenticate`` reads the same headers and cookie itself, in its own order.
+# The security schemes a client or fuzzer can use, for the OpenAPI document only
+# (``openapi.py`` puts them on every route that ``takes_key``); ``authenticate`` reads the
+# same headers and cookie itself, in its own order. As ``Security`` dependencies FastAPI would
+# run all four on every request, for nothing (docs/decisions.md).
 _BEARER = HTTPBearer(
     scheme_name="Bearer", auto_error=False, description="Authorization: Bearer <key>"
 )
@@ -78,14 +82,10 @@ _STUDIO = APIKeyCookie(
 )
 
 
-async def get_principal(
-    request: Request,
-    services: ServicesDep,
-    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)] = None,
-    _x_api_key: Annotated[str | None, Security(_X_API_KEY)] = None,
-    _xi_api_key: Annotated[str | None, Security(_XI_API_KEY)] = None,
-    _studio: Annotated[str | None, Security(_STUDIO)] = None,
-) -> Principal:
+KEY_SCHEMES: tuple[SecurityBase, ...] = (_BEARER, _X_API_KEY, _XI_API_KEY, _STUDIO)
+
+
+async def get_principal(request: Request, services: ServicesDep) -> Principal:
     principal = await authenticate(request, services, method=request.method)
     request.state.principal = principal
     return principal
@@ -126,6 +126,11 @@ async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> 
     if not principal.is_admin:
         raise PermissionDenied("this endpoint needs the admin key")
     return principal
+
+
+def takes_key(dependant: Dependant) -> bool:
+    """Whether a route authenticates its caller (``get_principal`` among its dependencies)."""
+    return any(d.call is get_principal or takes_key(d) for d in dependant.dependencies)
 
 
 AnyKey = Annotated[Principal, Depends(get_principal)]

@@ -17,7 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute
+
+from voxclone.api.deps import KEY_SCHEMES, takes_key
 
 ERROR = {
     "type": "object",
@@ -238,11 +243,35 @@ def install_openapi(app: FastAPI, *, error_schema: str = "Error") -> None:
                 description=app.description,
                 routes=app.routes,
             )
+            document_keys(schema, app.routes)
             complete(schema, error_schema=error_schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def document_keys(schema: dict[str, Any], routes: list[BaseRoute]) -> None:
+    """Every way to present a key (``deps.KEY_SCHEMES``) as the ``security`` of each route that
+    takes one, as FastAPI writes it for ``Security`` dependencies."""
+    paths = schema.get("paths", {})
+    requirements: list[dict[str, list[str]]] = [{s.scheme_name: []} for s in KEY_SCHEMES]
+    documented = False
+    for route in iter_route_contexts(routes):  # with the routers' own dependencies
+        if not (isinstance(route.original_route, APIRoute) and route.include_in_schema):
+            continue
+        if not takes_key(route.dependant):
+            continue
+        for method in route.methods or ():
+            operation = paths.get(route.path_format, {}).get(method.lower())
+            if operation is not None:
+                operation["security"] = list(requirements)
+                documented = True
+    if documented:
+        schema.setdefault("components", {})["securitySchemes"] = {
+            scheme.scheme_name: jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+            for scheme in KEY_SCHEMES
+        }
 
 
 def complete(schema: dict[str, Any], *, error_schema: str = "Error") -> None:
