@@ -142,7 +142,9 @@ async def test_a_finished_job_is_posted_signed_and_retried_until_accepted(
     payload = json.loads(got[-1].body)
     assert payload["audio_url"] == f"/v1/jobs/{job_id}/audio"
     assert job["audio_url"] == f"http://test/v1/jobs/{job_id}/audio"
-    assert {**payload, "audio_url": None} == {**job, "audio_url": None}
+    assert payload["result_url"] == f"/v1/jobs/{job_id}/result"
+    urls = {"audio_url": None, "result_url": None}
+    assert {**payload, **urls} == {**job, **urls}
 
     assert delivery["event"] == "job.ready" and delivery["url"] == f"{base}/hook"
     assert delivery["delivered_at"] is not None and delivery["next_attempt_at"] is None

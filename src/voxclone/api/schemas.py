@@ -235,6 +235,11 @@ class JobPublic(BaseModel):
     voice_id: str | None
     backend: str | None
     audio_url: str | None = None
+    result_url: str | None = Field(
+        None,
+        description="Once ready: GET it for what the job made (a transcription's transcript in "
+        "its response_format, the audio of a job that made audio, else the result JSON).",
+    )
     audio_duration_s: float | None = None
     error: str | None = None
     created_at: datetime
@@ -245,7 +250,8 @@ class JobPublic(BaseModel):
     )
 
     @classmethod
-    def of(cls, job: Job, *, audio_url: str | None) -> JobPublic:
+    def of(cls, job: Job, *, audio_url: str | None, result_url: str | None = None) -> JobPublic:
+        ready = job.status == "ready"
         return cls(
             job_id=job.id,
             kind=job.kind,
@@ -254,7 +260,8 @@ class JobPublic(BaseModel):
             attempt=job.attempts,
             voice_id=job.voice_id or job.params.get("voice"),
             backend=job.params.get("backend"),
-            audio_url=audio_url if job.status == "ready" and job.kind != "biometrics" else None,
+            audio_url=audio_url if ready and job.audio_key is not None else None,
+            result_url=result_url if ready else None,
             audio_duration_s=job.audio_duration_s,
             error=job.error,
             created_at=job.created_at,

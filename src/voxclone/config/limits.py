@@ -75,6 +75,14 @@ class LimitSettings(BaseModel):
         gt=0,
         description="Longest audio for speech-to-text, read from the header before decoding.",
     )
+    max_sync_speech_audio_s: float = Field(
+        300.0,
+        gt=0,
+        description="Longest audio transcribed or denoised inside the request. Longer audio "
+        "(up to max_speech_audio_s) is stored and run as a job: POST /v1/transcribe and "
+        "/v1/audio/denoise answer 202 with the job; OpenAI's /v1/audio/transcriptions and "
+        "/translations answer 413 unless the client sends Prefer: respond-async.",
+    )
     min_speech_audio_s: float = Field(
         0.3, ge=0, description="Shortest audio for speech-to-text; shorter clips get 422."
     )

@@ -210,6 +210,14 @@ class AudioTooLarge(PayloadTooLarge):
     code = "audio_too_large"
 
 
+class AudioTooLongForSync(PayloadTooLarge):
+    """Audio longer than a synchronous call takes (``limits.max_sync_speech_audio_s``) on a
+    route whose clients cannot take a job instead; ``details`` name the limit and the way to
+    send it as a job."""
+
+    code = "audio_too_long_for_sync"
+
+
 # --- who is asking ------------------------------------------------------------------------------
 
 

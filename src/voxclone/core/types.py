@@ -62,6 +62,10 @@ class JobKind(enum.StrEnum):
     """Find who speaks when in a longer recording, among a key's enrolled speakers."""
     STORY_RENDER = "story_render"
     """Generate a story's missing clips, mix its tracks and normalise the loudness."""
+    TRANSCRIBE = "transcribe"
+    """Speech to text of a recording too long for a synchronous request."""
+    DENOISE = "denoise"
+    """Noise suppression of a recording too long for a synchronous request."""
 
 
 class VoiceStatus(enum.StrEnum):

@@ -44,6 +44,7 @@ from voxclone.services.realtime import RealtimeService
 from voxclone.services.reference_fetch import ReferenceFetcher
 from voxclone.services.runner import JobRunner
 from voxclone.services.speaker_jobs import SpeakerJobs
+from voxclone.services.speech_jobs import SpeechJobs
 from voxclone.services.state_cache import Invalidations
 from voxclone.services.stories import StoryService
 from voxclone.services.story_archive import StoryArchives
@@ -98,6 +99,8 @@ class Services:
     biometrics: BiometricsService
     speaker_jobs: SpeakerJobs
     """Who speaks when in a longer recording (BIOMETRICS jobs)."""
+    speech_jobs: SpeechJobs
+    """Transcriptions and denoises too long for a synchronous request, as jobs."""
     transcription: TranscriptionService
     denoise: DenoiseService
     realtime: RealtimeService
@@ -370,6 +373,18 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         keys=keys,
         settings=settings.stories,
     )
+    denoise = DenoiseService(engines=registry, limits=settings.limits, settings=settings.deepfilter)
+    speech_jobs = SpeechJobs(
+        sessions=sessions,
+        blobs=blobs,
+        queue=queue,
+        limits=settings.limits,
+        transcription=transcription,
+        denoise=denoise,
+        biometrics=biometrics,
+        recorder=recorder,
+        metrics=metrics,
+    )
     runner = JobRunner(
         sessions=sessions,
         synthesis=synthesis,
@@ -383,6 +398,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         metrics=metrics,
         job_events=job_events,
         story_renderer=story_renderer,
+        speech_jobs=speech_jobs,
     )
     billing = None
     if settings.billing.enabled:
@@ -397,7 +413,6 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
             interval_s=settings.jobs.sweep_s,
         )
     jobs = JobService(sessions=sessions, blobs=blobs, job_events=job_events)
-    denoise = DenoiseService(engines=registry, limits=settings.limits, settings=settings.deepfilter)
     realtime = RealtimeService(
         synthesis=synthesis,
         transcription=transcription,
@@ -446,6 +461,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         ),
         biometrics=biometrics,
         speaker_jobs=speaker_jobs,
+        speech_jobs=speech_jobs,
         transcription=transcription,
         denoise=denoise,
         realtime=realtime,

@@ -210,21 +210,7 @@ class DenoiseService:
         self, *, data: bytes, fmt: str | None = None, sample_rate: int | None = None
     ) -> DenoisedFile:
         """Denoise an upload; by default the result has its format and sample rate."""
-        if fmt is not None and fmt.lower() not in SUPPORTED_OUTPUT_FORMATS:
-            raise UnsupportedFormat(
-                f"unsupported output format {fmt!r}; supported: "
-                f"{', '.join(SUPPORTED_OUTPUT_FORMATS)}",
-                format=fmt,
-                supported=list(SUPPORTED_OUTPUT_FORMATS),
-            )
-        if sample_rate is not None and not MIN_OUTPUT_RATE <= sample_rate <= MAX_OUTPUT_RATE:
-            raise UnsupportedSampleRate(
-                f"sample_rate {sample_rate} is out of range; use {MIN_OUTPUT_RATE} to "
-                f"{MAX_OUTPUT_RATE} Hz",
-                sample_rate=sample_rate,
-                min=MIN_OUTPUT_RATE,
-                max=MAX_OUTPUT_RATE,
-            )
+        check_output(fmt, sample_rate)
         self._slots.take()
         try:
             return await asyncio.to_thread(self._denoise_file, data, fmt, sample_rate)
@@ -272,6 +258,24 @@ class DenoiseService:
             max_samples=int(self._limits.max_speech_audio_s * sample_rate),
             max_message_bytes=self._settings.max_ws_message_bytes,
             release=self._slots.give,
+        )
+
+
+def check_output(fmt: str | None, sample_rate: int | None) -> None:
+    """Refuse an output format or sample rate a denoised file cannot have."""
+    if fmt is not None and fmt.lower() not in SUPPORTED_OUTPUT_FORMATS:
+        raise UnsupportedFormat(
+            f"unsupported output format {fmt!r}; supported: {', '.join(SUPPORTED_OUTPUT_FORMATS)}",
+            format=fmt,
+            supported=list(SUPPORTED_OUTPUT_FORMATS),
+        )
+    if sample_rate is not None and not MIN_OUTPUT_RATE <= sample_rate <= MAX_OUTPUT_RATE:
+        raise UnsupportedSampleRate(
+            f"sample_rate {sample_rate} is out of range; use {MIN_OUTPUT_RATE} to "
+            f"{MAX_OUTPUT_RATE} Hz",
+            sample_rate=sample_rate,
+            min=MIN_OUTPUT_RATE,
+            max=MAX_OUTPUT_RATE,
         )
 
 

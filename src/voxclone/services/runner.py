@@ -35,6 +35,7 @@ from voxclone.services.callbacks import AwaitingCallback
 from voxclone.services.job_events import JobEvents
 from voxclone.services.metrics import Metrics
 from voxclone.services.speaker_jobs import SpeakerJobs
+from voxclone.services.speech_jobs import SpeechJobs
 from voxclone.services.story_render import StoryRenderer
 from voxclone.services.synthesis import JobCancelled, SynthesisService
 from voxclone.services.voices import VoiceService
@@ -63,6 +64,7 @@ class JobRunner:
         metrics: Metrics | None = None,
         job_events: JobEvents | None = None,
         story_renderer: StoryRenderer | None = None,
+        speech_jobs: SpeechJobs | None = None,
     ) -> None:
         if heartbeat_s * 2 > lease_s:
             raise ValueError(f"heartbeat_s ({heartbeat_s}) must be at most half of {lease_s=}")
@@ -79,6 +81,7 @@ class JobRunner:
         self._metrics = metrics or Metrics()
         self._job_events = job_events
         self._story_renderer = story_renderer
+        self._speech_jobs = speech_jobs
 
     def _stale_before(self) -> datetime:
         if self._sole_worker:
@@ -141,6 +144,10 @@ class JobRunner:
                 if self._story_renderer is None:
                     raise VoxcloneError("this worker was built without the story renderer")
                 await self._story_renderer.run(job)
+            elif job.kind in (JobKind.TRANSCRIBE, JobKind.DENOISE):
+                if self._speech_jobs is None:
+                    raise VoxcloneError("this worker was built without the speech jobs service")
+                await self._speech_jobs.run(job)
             else:
                 await self._synthesis.run(job)
         except JobCancelled:
@@ -205,8 +212,8 @@ class JobRunner:
             await self._voices.mark_fit_failed(
                 voice_id=job.voice_id, error="fitting was cancelled", job_id=job.id
             )
-        elif job.kind == JobKind.BIOMETRICS and self._speaker_jobs is not None:
-            await self._speaker_jobs.discard_input(job)
+        else:
+            await self._discard_input(job)
 
     async def _finished(self, job_id: str) -> None:
         """Tell the job's end to its listeners (webhooks); nothing if it has not ended."""
@@ -214,8 +221,7 @@ class JobRunner:
             await self._job_events.finished(job_id)
 
     async def _give_up(self, job: Job, message: str) -> None:
-        if job.kind == JobKind.BIOMETRICS and self._speaker_jobs is not None:
-            await self._speaker_jobs.discard_input(job)  # before the job is seen to have failed
+        await self._discard_input(job)  # before the job is seen to have failed
         async with self._sessions() as session:
             await job_queries.finish_job(
                 session, job_id=job.id, status=JobStatus.FAILED, error=message, attempt=job.attempts
@@ -223,3 +229,10 @@ class JobRunner:
             await session.commit()
         if job.kind == JobKind.FIT_VOICE and job.voice_id:
             await self._voices.mark_fit_failed(voice_id=job.voice_id, error=message, job_id=job.id)
+
+    async def _discard_input(self, job: Job) -> None:
+        """Delete what a job that failed or was cancelled stored to work on."""
+        if job.kind == JobKind.BIOMETRICS and self._speaker_jobs is not None:
+            await self._speaker_jobs.discard_input(job)
+        elif job.kind in (JobKind.TRANSCRIBE, JobKind.DENOISE) and self._speech_jobs is not None:
+            await self._speech_jobs.discard(job)

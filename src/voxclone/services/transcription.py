@@ -145,8 +145,16 @@ class TranscriptionService:
         """Everything that can refuse an upload, before any of it is transcribed: the request,
         the engine (unknown, unloadable, or unable to translate) and the audio."""
         self.check_request(request)
+        backend, engine = self.engine_for(request)
+        return PreparedTranscription(
+            engine=engine, backend=backend, audio=self.decode(data), request=request
+        )
+
+    def engine_for(self, request: TranscriptionRequest) -> tuple[str, STTEngine]:
+        """The engine that will hear ``request``, and its name: refused when it is unknown,
+        cannot be loaded, or cannot translate a translation."""
         backend = request.backend or self.default_backend
-        engine = self._engines.get_stt(backend)  # unknown or unloadable: refused before decoding
+        engine = self._engines.get_stt(backend)
         if request.task == "translate" and not getattr(engine, "can_translate", False):
             raise UnsupportedLanguage(
                 f"speech-to-text engine {backend!r} cannot translate: its model is English-only "
@@ -156,9 +164,7 @@ class TranscriptionService:
                 backend=backend,
                 task="translate",
             )
-        return PreparedTranscription(
-            engine=engine, backend=backend, audio=self.decode(data), request=request
-        )
+        return backend, engine
 
     async def transcribe_audio(
         self, audio: Audio, *, request: TranscriptionRequest

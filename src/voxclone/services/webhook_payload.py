@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pydantic_core
 
-from voxclone.core.types import JobKind, JobStatus
+from voxclone.core.types import JobStatus
 from voxclone.db.tables import Job, WebhookAttempt, WebhookDelivery
 
 EVENTS = {
@@ -30,8 +30,11 @@ def job_payload(job: Job, *, public_url: str | None = None) -> bytes:
     """The job as ``GET /v1/jobs/{id}`` shows it (``api.schemas.JobPublic``), as JSON bytes;
     ``audio_url`` is absolute when this server's ``public_url`` is known, else a path."""
     audio_url = None
-    if job.status == JobStatus.READY and job.kind != JobKind.BIOMETRICS:
-        audio_url = f"{(public_url or '').rstrip('/')}/v1/jobs/{job.id}/audio"
+    result_url = None
+    if job.status == JobStatus.READY:
+        result_url = f"{(public_url or '').rstrip('/')}/v1/jobs/{job.id}/result"
+        if job.audio_key is not None:
+            audio_url = f"{(public_url or '').rstrip('/')}/v1/jobs/{job.id}/audio"
     return pydantic_core.to_json(
         {
             "job_id": job.id,
@@ -42,6 +45,7 @@ def job_payload(job: Job, *, public_url: str | None = None) -> bytes:
             "voice_id": job.voice_id or job.params.get("voice"),
             "backend": job.params.get("backend"),
             "audio_url": audio_url,
+            "result_url": result_url,
             "audio_duration_s": job.audio_duration_s,
             "error": job.error,
             "created_at": job.created_at,

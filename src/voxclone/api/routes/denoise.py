@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, WebSocket
 
+from voxclone.api.async_jobs import ACCEPTED, accepted, prefers_async
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.uploads import read_form, read_upload, text_field
 from voxclone.api.ws import (
@@ -30,15 +31,19 @@ from voxclone.core.errors import (
 )
 from voxclone.services.container import Services
 from voxclone.services.denoise import STREAM_LATENCY_MS, DenoiseSession, StreamSummary
+from voxclone.services.speech_jobs import DenoiseJob
 from voxclone.services.usage import UsageRecord
 
 router = APIRouter(prefix="/v1/audio/denoise", tags=["noise suppression"])
 
 
-@router.post("", responses={200: {"content": {"audio/wav": {}}}})
+@router.post("", responses={200: {"content": {"audio/wav": {}}}, **ACCEPTED})
 async def denoise_file(request: Request, services: ServicesDep, user: UserKey) -> Response:
     """Multipart: ``file`` (WAV, FLAC, OGG or MP3, sniffed by content), ``format`` (wav, mp3,
-    flac, ogg, opus, pcm; default: the input's), ``sample_rate`` (default: the input's)."""
+    flac, ogg, opus, pcm; default: the input's), ``sample_rate`` (default: the input's).
+    Audio longer than ``limits.max_sync_speech_audio_s`` (or any, with ``Prefer:
+    respond-async``) is denoised as a job: 202, then the audio from ``GET
+    /v1/jobs/{id}/result`` (or ``/audio``); ``callback_url``, if given, is told when it ends."""
     form = await read_form(
         request,
         max_file_bytes=services.settings.limits.max_speech_upload_bytes,
@@ -51,15 +56,28 @@ async def denoise_file(request: Request, services: ServicesDep, user: UserKey) -
         data = await read_upload(form, "file")
         if data is None:
             raise InvalidAudio("file must be a file upload, not a text field", field="file")
-        async with services.admission.heavy.hold(user.key_id, work="denoise"):
-            result = await services.denoise.denoise_file(
-                data=data,
-                fmt=(text_field(form, "format") or "").strip() or None,
-                sample_rate=_sample_rate(text_field(form, "sample_rate")),
-            )
+        asked = DenoiseJob(
+            format=(text_field(form, "format") or "").strip() or None,
+            sample_rate=_sample_rate(text_field(form, "sample_rate")),
+        )
+        callback_url = text_field(form, "callback_url") or None
     finally:
         await form.close()
     assert user.key_id is not None
+    too_long = await services.speech_jobs.too_long_for_sync(data) is not None
+    if too_long or prefers_async(request):
+        await services.admission.admit_job(user)
+        job = await services.speech_jobs.submit_denoise(
+            key_id=user.key_id,
+            data=data,
+            job=asked,
+            callback_url=await services.webhooks.check_callback_url(callback_url),
+        )
+        return accepted(request, job)
+    async with services.admission.heavy.hold(user.key_id, work="denoise"):
+        result = await services.denoise.denoise_file(
+            data=data, fmt=asked.format, sample_rate=asked.sample_rate
+        )
     services.metrics.note_engine_call(engine=result.backend, wall_s=result.processing_ms / 1000)
     await services.recorder.record_usage(  # a denoiser keeps the length: as many seconds out as in
         UsageRecord(

@@ -1,18 +1,24 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.history_schemas import JobPagePublic
 from voxclone.api.schemas import JobPublic
+from voxclone.core.errors import JobNotReady
+from voxclone.core.types import JobKind, JobStatus
 from voxclone.db.tables import Job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
 def _public(request: Request, job: Job) -> JobPublic:
-    return JobPublic.of(job, audio_url=str(request.url_for("job_audio", job_id=job.id)))
+    return JobPublic.of(
+        job,
+        audio_url=str(request.url_for("job_audio", job_id=job.id)),
+        result_url=str(request.url_for("job_result", job_id=job.id)),
+    )
 
 
 @router.get("", response_model=JobPagePublic)
@@ -52,6 +58,47 @@ async def job_audio(job_id: str, services: ServicesDep, user: UserKey) -> Stream
     if audio.duration_s is not None:
         headers["X-Audio-Duration"] = f"{audio.duration_s:.3f}"
     return StreamingResponse(audio.chunks, media_type=audio.media_type, headers=headers)
+
+
+@router.get(
+    "/{job_id}/result",
+    name="job_result",
+    responses={
+        200: {
+            "content": {
+                "application/json": {},
+                "text/plain": {},
+                "text/vtt": {},
+                "audio/wav": {},
+            }
+        }
+    },
+)
+async def job_result(job_id: str, services: ServicesDep, user: UserKey) -> Response:
+    """What a ready job made: a transcription's answer as the route that queued it would have
+    given it (its ``response_format``, and ``X-Audio-Duration``, ``X-Backend``,
+    ``X-Processing-Time-Ms``), the audio of a job that made audio (as ``/audio``), or another
+    job's ``result`` JSON. 404 ``job_not_ready`` before the job is ready."""
+    assert user.key_id is not None
+    job = await services.jobs.get(key_id=user.key_id, job_id=job_id)
+    if job.kind == JobKind.TRANSCRIBE:
+        stored = await services.speech_jobs.transcript(key_id=user.key_id, job_id=job.id)
+        headers = {
+            "X-Job-Id": job.id,
+            "X-Audio-Duration": f"{stored.duration_s:.3f}",
+            "X-Backend": stored.backend,
+            "X-Processing-Time-Ms": str(stored.processing_ms),
+        }
+        return Response(stored.content, media_type=stored.media_type, headers=headers)
+    if job.audio_key is not None:
+        return await job_audio(job.id, services, user)
+    if job.status != JobStatus.READY:
+        raise JobNotReady(
+            f"job {job.id} has no result: its status is {job.status}",
+            job_id=job.id,
+            status=job.status,
+        )
+    return JSONResponse(job.result or {}, headers={"X-Job-Id": job.id})
 
 
 @router.delete("/{job_id}", response_model=JobPublic)

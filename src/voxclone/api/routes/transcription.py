@@ -8,16 +8,24 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData, UploadFile
 
+from voxclone.api.async_jobs import ACCEPTED, accepted, prefers_async
 from voxclone.api.deps import ServicesDep, UserKey
 from voxclone.api.sse import sse_response
-from voxclone.api.stt_responses import formatted, stt_headers
+from voxclone.api.stt_responses import formatted
 from voxclone.api.uploads import read_form, read_upload, text_field
-from voxclone.core.errors import AudioTooLarge, InvalidAudio, InvalidInput, MissingField
+from voxclone.core.errors import (
+    AudioTooLarge,
+    AudioTooLongForSync,
+    InvalidAudio,
+    InvalidInput,
+    MissingField,
+)
 from voxclone.services.diarization import Diarization, diarize
 from voxclone.services.keys import Principal
+from voxclone.services.speech_jobs import TranscriptionJob
+from voxclone.services.transcript_bodies import PROVIDER_FORMAT
 from voxclone.services.transcript_formats import RESPONSE_FORMATS
 from voxclone.services.transcription import (
     PreparedTranscription,
@@ -46,7 +54,8 @@ DIARIZE_RESPONSE_FORMATS = ("verbose_json", "srt", "vtt")
                 "text/vtt": {},
                 "text/event-stream": {},
             }
-        }
+        },
+        **ACCEPTED,
     },
 )
 async def create_transcription(request: Request, services: ServicesDep, user: UserKey) -> Response:
@@ -56,7 +65,12 @@ async def create_transcription(request: Request, services: ServicesDep, user: Us
     at the top level as OpenAI returns them), ``stream`` (true: server-sent events
     ``transcript.text.delta`` per decoded segment, then ``transcript.text.done``; json or text
     only), ``diarize`` (true: each segment labelled with its speaker, an enrolled speaker's name
-    where the voice matches one, else A, B…; verbose_json, srt or vtt)."""
+    where the voice matches one, else A, B…; verbose_json, srt or vtt).
+
+    Audio longer than ``limits.max_sync_speech_audio_s`` gets 413 ``audio_too_long_for_sync``
+    (OpenAI's clients cannot take a job), unless the request carries ``Prefer:
+    respond-async``: then, at any length, 202 with a job (``callback_url`` is told when it
+    ends); its result is the body this route would have answered (json for a stream)."""
     stt = services.transcription
     form = await _read(request, services, field="file")
     try:
@@ -88,8 +102,18 @@ async def create_transcription(request: Request, services: ServicesDep, user: Us
         )
         stt.check_request(transcribe)
         data = await _file(form, "file")
+        callback_url = text_field(form, "callback_url") or None
     finally:
         await form.close()
+    if await _as_job(request, services, data, path="/v1/audio/transcriptions"):
+        asked = TranscriptionJob(
+            request=transcribe,
+            response_format=response_format,
+            entry="openai",
+            granularities=frozenset(granularities),
+            diarize=diarize,
+        )
+        return await _submit(request, services, user, data, asked, callback_url)
     prepared = stt.prepare(data=data, request=transcribe)  # refusals before any event
     if stream:
         return sse_response(_events(services, user, prepared), headers={"X-Backend": backend})
@@ -104,13 +128,18 @@ async def create_transcription(request: Request, services: ServicesDep, user: Us
 
 @router.post(
     "/v1/audio/translations",
-    responses={200: {"content": {"application/json": {}, "text/plain": {}, "text/vtt": {}}}},
+    responses={
+        200: {"content": {"application/json": {}, "text/plain": {}, "text/vtt": {}}},
+        **ACCEPTED,
+    },
 )
 async def create_translation(request: Request, services: ServicesDep, user: UserKey) -> Response:
     """OpenAI-compatible: speech in any language as English text (Whisper's translate task).
     Multipart: ``file``, ``model`` (``whisper-1`` or an STT engine name), ``prompt`` (in
     English), ``response_format`` (json, text, srt, vtt, verbose_json), ``temperature``. Needs a
-    multilingual model: an English-only one is refused with 422 ``unsupported_language``."""
+    multilingual model: an English-only one is refused with 422 ``unsupported_language``.
+    Audio longer than ``limits.max_sync_speech_audio_s``: 413, or a job with ``Prefer:
+    respond-async``, as for transcriptions."""
     stt = services.transcription
     form = await _read(request, services, field="file")
     try:
@@ -124,8 +153,12 @@ async def create_translation(request: Request, services: ServicesDep, user: User
         )
         stt.check_request(translate)
         data = await _file(form, "file")
+        callback_url = text_field(form, "callback_url") or None
     finally:
         await form.close()
+    if await _as_job(request, services, data, path="/v1/audio/translations"):
+        asked = TranscriptionJob(request=translate, response_format=response_format, entry="openai")
+        return await _submit(request, services, user, data, asked, callback_url)
     prepared = stt.prepare(data=data, request=translate)
     async with services.admission.heavy.hold(user.key_id, work="translation"):
         result = await stt.run(prepared)
@@ -163,11 +196,13 @@ async def _events(
         yield {"type": "transcript.text.done", "text": item.transcript.text}
 
 
-@router.post("/v1/transcribe")
-async def transcribe(request: Request, services: ServicesDep, user: UserKey) -> JSONResponse:
+@router.post("/v1/transcribe", responses={**ACCEPTED})
+async def transcribe(request: Request, services: ServicesDep, user: UserKey) -> Response:
     """The provider spec's shape: multipart ``audio``, ``language`` (and voxclone's optional
     ``backend``) → ``{"text", "language", "duration", "segments": [{"id", "start", "end",
-    "text"}]}``."""
+    "text"}]}``. Audio longer than ``limits.max_sync_speech_audio_s`` (or any, with ``Prefer:
+    respond-async``) is run as a job: 202, and that body from ``GET /v1/jobs/{id}/result``
+    once it is ready (``callback_url``, if given, is told when it ends)."""
     stt = services.transcription
     form = await _read(request, services, field="audio")
     try:
@@ -177,21 +212,65 @@ async def transcribe(request: Request, services: ServicesDep, user: UserKey) -> 
             language=text_field(form, "language") or None,
         )
         data = await _file(form, "audio")
+        callback_url = text_field(form, "callback_url") or None
     finally:
         await form.close()
+    if await _as_job(request, services, data, path="/v1/transcribe"):
+        asked = TranscriptionJob(
+            request=transcribe_request, response_format=PROVIDER_FORMAT, entry="transcribe"
+        )
+        return await _submit(request, services, user, data, asked, callback_url)
     async with services.admission.heavy.hold(user.key_id, work="transcription"):
         result = await stt.transcribe(data=data, request=transcribe_request)
     await _meter(services, user, result, entry="transcribe")
-    body: dict[str, Any] = {
-        "text": result.transcript.text,
-        "language": result.transcript.language,
-        "duration": result.duration_s,
-        "segments": [
-            {"id": i, "start": s.start_s, "end": s.end_s, "text": s.text}
-            for i, s in enumerate(result.transcript.segments)
-        ],
-    }
-    return JSONResponse(body, headers=stt_headers(result))
+    return formatted(result, PROVIDER_FORMAT, set(), task="transcribe")
+
+
+async def _as_job(request: Request, services: ServicesDep, data: bytes, *, path: str) -> bool:
+    """Whether to run the upload as a job: when the client prefers it, or when the audio is
+    longer than a synchronous call takes. OpenAI's routes refuse such audio unless the client
+    prefers a job (the ``openai`` SDK cannot poll one): 413 naming the limit and the way."""
+    too_long_s = await services.speech_jobs.too_long_for_sync(data)
+    if prefers_async(request):
+        return True
+    if too_long_s is None:
+        return False
+    if path == "/v1/transcribe":
+        return True
+    limit = services.speech_jobs.max_sync_s
+    ways = "send the header 'Prefer: respond-async' to have it run as a job here (202)"
+    details: dict[str, Any] = {}
+    if path == "/v1/audio/transcriptions":  # a translation has no other route
+        ways = f"send it to POST /v1/transcribe, which answers 202 with a job to poll, or {ways}"
+        details["use"] = "/v1/transcribe"
+    raise AudioTooLongForSync(
+        f"the audio is longer than {limit:g} s, the most {path} transcribes inside one request "
+        f"(limits.max_sync_speech_audio_s); {ways}",
+        duration_s=round(too_long_s, 3),
+        max_sync_s=limit,
+        limit="limits.max_sync_speech_audio_s",
+        prefer="respond-async",
+        **details,
+    )
+
+
+async def _submit(
+    request: Request,
+    services: ServicesDep,
+    user: Principal,
+    data: bytes,
+    asked: TranscriptionJob,
+    callback_url: str | None,
+) -> Response:
+    assert user.key_id is not None
+    await services.admission.admit_job(user)
+    job = await services.speech_jobs.submit_transcription(
+        key_id=user.key_id,
+        data=data,
+        job=asked,
+        callback_url=await services.webhooks.check_callback_url(callback_url),
+    )
+    return accepted(request, job)
 
 
 async def _meter(
