@@ -14,14 +14,23 @@ would; per voice, over ``--turns`` turns of one session:
   that answer comes.
 
 Voices: Piper's stock voice and a Kokoro voice fitted to another real recording (``--kokoro
-stock`` uses the stock ``af_heart`` instead of fitting). Prints one table (ms).
+stock`` uses the stock ``af_heart`` instead of fitting).
+
+Over WebRTC (``POST /v1/realtime/calls``, an aiortc client: Opus both ways, the receiver's
+jitter buffer included), with Piper: the last frame of speech sent on the microphone track to
+the first loud frame (RMS > 0.01) received on the answer track; and the barge-in onset (the
+first frame of the interrupting clip sent) to the last loud frame of the cut answer received.
+
+Prints one table (ms).
 
     .venv/bin/python benchmarks/realtime.py [--turns 20] [--silence-ms 400] [--kokoro fit]
+        [--transports ws,webrtc]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -42,6 +51,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.realtime_peers import RATE, ChatScript, pcm16, silence, speech_clip  # noqa: E402
 from tests.remote.servers import ThreadServer, free_port  # noqa: E402
+from tests.webrtc_peer import Call, open_call  # noqa: E402
 
 ADMIN = "vxadmin_benchmark"
 PIPER = "en_US-joe-medium"
@@ -207,6 +217,98 @@ def barge_ins(url: str, key: str, voice: str, turns: int) -> list[tuple[float, f
     return out
 
 
+LOUD = 0.01
+
+
+def loud_frames(call: Call, start: int) -> list[float]:
+    """Arrival times of the answer track's loud frames from the ``start``-th on."""
+    return [
+        at
+        for at, frame in zip(call.heard_at[start:], call.heard[start:], strict=False)
+        if float(np.sqrt(np.mean(frame**2))) > LOUD
+    ]
+
+
+WEBRTC_STAGES = (
+    "input_audio_buffer.speech_stopped",
+    "conversation.item.input_audio_transcription.completed",
+    "response.created",
+    "output_audio_buffer.started",
+)
+
+
+async def webrtc_answers(
+    url: str, key: str, voice: str, turns: int, silence_ms: int
+) -> dict[str, list[float]]:
+    """End of speech on the microphone track -> each stage's event on the data channel, and
+    the answer's first sound on the answer track (``"sound"``), in ms."""
+    clip = speech_clip()
+    session = {"type": "realtime", "audio": {"output": {"voice": voice}, "input": {
+        "turn_detection": {"type": "server_vad", "silence_duration_ms": silence_ms}}}}  # fmt: skip
+    call = await open_call(url, key, model="agent", session=session)
+    out: dict[str, list[float]] = {stage: [] for stage in (*WEBRTC_STAGES, "sound")}
+    try:
+        await call.until("session.updated")
+        for turn in range(turns + 1):
+            mark, frames = len(call.events), len(call.heard)
+            call.mic.say(np.concatenate([silence(0.3), clip]))
+            await call.until("response.done", after=mark)
+            await call.until("output_audio_buffer.stopped", after=mark)
+            await asyncio.sleep(1.0)  # the answer's tail, still in the receiver's jitter buffer
+            end = call.mic.said_until
+            assert end is not None
+            sound = loud_frames(call, frames)
+            if turn and sound:
+                out["sound"].append((sound[0] - end) * 1000)
+                for stage in WEBRTC_STAGES:
+                    event = await call.until(stage, after=mark)
+                    out[stage].append((event["_at"] - end) * 1000)
+    finally:
+        await call.pc.close()
+    return out
+
+
+async def webrtc_barge_ins(url: str, key: str, voice: str, turns: int) -> list[tuple[float, float]]:
+    """Onset of the interrupting speech -> (speech_started received, the cut answer's last
+    sound received)."""
+    clip = speech_clip()
+    session = {"type": "realtime", "audio": {"output": {"voice": voice}}}
+    call = await open_call(url, key, model="echo", session=session)
+    out = []
+    try:
+        await call.until("session.updated")
+        for turn in range(turns + 1):
+            mark = len(call.events)
+            text = {"type": "input_text", "text": LONG_REPLY}
+            call.send(
+                "conversation.item.create",
+                item={"type": "message", "role": "user", "content": [text]},
+            )
+            call.send("response.create")
+            await call.until("output_audio_buffer.started", after=mark)
+            await asyncio.sleep(1.5)
+            frames = len(call.heard)
+            call.mic.say(np.concatenate([clip, silence(1.0)]))
+            started = await call.until("input_audio_buffer.speech_started", after=mark)
+            done = await call.until("response.done", after=mark)
+            assert done["response"]["status"] == "cancelled", done["response"]["status"]
+            await call.until("output_audio_buffer.cleared", after=mark)
+            await asyncio.sleep(0.5)
+            assert call.mic.said_from is not None
+            onset = call.mic.said_from
+            cut = [at for at in loud_frames(call, frames) if at < done["_at"] + 0.5]
+            # the echo of the interruption itself comes next; wait for it to end
+            echo = await call.until("response.done", after=len(call.events) - 1, within=120)
+            if echo["response"]["status"] == "completed":
+                await call.until("output_audio_buffer.stopped", after=mark + 1)
+            if turn:
+                last = cut[-1] if cut else onset
+                out.append(((started["_at"] - onset) * 1000, (last - onset) * 1000))
+    finally:
+        await call.pc.close()
+    return out
+
+
 def fitted_voice(url: str, key: str, kokoro: str) -> str:
     if kokoro == "stock":
         return "af_heart"
@@ -236,6 +338,7 @@ def main() -> None:
     parser.add_argument("--barge-ins", type=int, default=10)
     parser.add_argument("--silence-ms", type=int, default=400)
     parser.add_argument("--kokoro", choices=["fit", "stock"], default="fit")
+    parser.add_argument("--transports", default="ws,webrtc")
     args = parser.parse_args()
     chat = ChatScript(replies=REPLIES)
     port = free_port()
@@ -270,17 +373,27 @@ def main() -> None:
             r.raise_for_status()
             key = r.json()["api_key"]
             ws_url = base.replace("http", "ws", 1)
-            kokoro = fitted_voice(base, key, args.kokoro)
+            transports = set(args.transports.split(","))
             rows = []
-            for name, voice in (("piper", PIPER), (f"kokoro ({args.kokoro})", kokoro)):
-                stages = answer_latencies(ws_url, key, voice, args.turns, args.silence_ms)
-                rows.append((f"answer, {name}: first audio", stages["response.audio.delta"]))
-                rows.append(("  speech_stopped", stages[STAGES[0]]))
-                rows.append(("  transcript", stages[STAGES[1]]))
-                rows.append(("  response.created", stages[STAGES[2]]))
-            stops = barge_ins(ws_url, key, PIPER, args.barge_ins)
-            rows.append(("barge-in: onset -> response.done", [s[0] for s in stops]))
-            rows.append(("barge-in: onset -> last audio delta", [s[1] for s in stops]))
+            if "ws" in transports:
+                kokoro = fitted_voice(base, key, args.kokoro)
+                for name, voice in (("piper", PIPER), (f"kokoro ({args.kokoro})", kokoro)):
+                    stages = answer_latencies(ws_url, key, voice, args.turns, args.silence_ms)
+                    rows.append((f"answer, {name}: first audio", stages["response.audio.delta"]))
+                    rows.append(("  speech_stopped", stages[STAGES[0]]))
+                    rows.append(("  transcript", stages[STAGES[1]]))
+                    rows.append(("  response.created", stages[STAGES[2]]))
+                stops = barge_ins(ws_url, key, PIPER, args.barge_ins)
+                rows.append(("barge-in: onset -> response.done", [s[0] for s in stops]))
+                rows.append(("barge-in: onset -> last audio delta", [s[1] for s in stops]))
+            if "webrtc" in transports:
+                answers = asyncio.run(webrtc_answers(base, key, PIPER, args.turns, args.silence_ms))
+                rows.append(("WebRTC answer, piper: first sound", answers["sound"]))
+                for stage in WEBRTC_STAGES:
+                    rows.append((f"  {stage.split('.')[-1]}", answers[stage]))
+                stops_rtc = asyncio.run(webrtc_barge_ins(base, key, PIPER, args.barge_ins))
+                rows.append(("WebRTC barge-in: -> speech_started", [s[0] for s in stops_rtc]))
+                rows.append(("WebRTC barge-in: -> last sound", [s[1] for s in stops_rtc]))
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -32,9 +32,14 @@ class ClipTrack(MediaStreamTrack):
         self._queue = np.zeros(0, dtype=np.float32)
         self._start: float | None = None
         self._sent = 0
+        self.said_from: float | None = None
+        """When the first frame of the last ``say`` went (``time.perf_counter``)."""
+        self.said_until: float | None = None
+        """When its last frame went (None while it is still being said)."""
 
     def say(self, samples: np.ndarray) -> None:
         self._queue = np.concatenate([self._queue, samples.astype(np.float32)])
+        self.said_from = self.said_until = None
 
     async def recv(self) -> AudioFrame:
         if self.readyState != "live":
@@ -45,6 +50,10 @@ class ClipTrack(MediaStreamTrack):
         if wait > 0:
             await asyncio.sleep(wait)
         chunk, self._queue = self._queue[:FRAME], self._queue[FRAME:]
+        if len(chunk) and self.said_from is None:
+            self.said_from = time.perf_counter()
+        if len(chunk) and not len(self._queue):
+            self.said_until = time.perf_counter()
         chunk = np.pad(chunk, (0, FRAME - len(chunk)))
         pcm = (np.clip(chunk, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
         frame = AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
@@ -62,6 +71,8 @@ class Call:
     events: list[dict[str, Any]] = field(default_factory=list)
     heard: list[np.ndarray] = field(default_factory=list)
     """The answer track's audio, 24 kHz mono, frame by frame."""
+    heard_at: list[float] = field(default_factory=list)
+    """When each of those frames arrived (``time.perf_counter``)."""
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
     channel: Any = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -69,10 +80,10 @@ class Call:
     def send(self, kind: str, **fields: Any) -> None:
         self.channel.send(json.dumps({"type": kind, **fields}))
 
-    async def until(self, kind: str, within: float = 120) -> dict[str, Any]:
-        """The first event of ``kind`` (from all received so far); an ``error`` event fails."""
+    async def until(self, kind: str, within: float = 120, after: int = 0) -> dict[str, Any]:
+        """The first event of ``kind`` from the ``after``-th on; an ``error`` event fails."""
         deadline = time.monotonic() + within
-        seen = 0
+        seen = after
         while True:
             for event in self.events[seen:]:
                 if event["type"] == "error":
@@ -128,6 +139,7 @@ async def open_call(
                 pcm = frame.to_ndarray()  # packed s16, interleaved channels
                 channels = len(frame.layout.channels)
                 mono = pcm.reshape(-1, channels).mean(axis=1) / 32768.0
+                call.heard_at.append(time.perf_counter())
                 call.heard.append(
                     soxr.resample(mono.astype(np.float32), frame.sample_rate, RATE).astype(
                         np.float32
