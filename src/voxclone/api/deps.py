@@ -18,6 +18,10 @@ from voxclone.services.synthesis import RateState
 
 async def get_services(request: Request) -> Services:
     # async: FastAPI runs a plain ``def`` dependency in a thread, a hop on every request.
+    return _services_of(request)
+
+
+def _services_of(request: HTTPConnection) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -85,24 +89,24 @@ _STUDIO = APIKeyCookie(
 KEY_SCHEMES: tuple[SecurityBase, ...] = (_BEARER, _X_API_KEY, _XI_API_KEY, _STUDIO)
 
 
-async def get_principal(request: Request, services: ServicesDep) -> Principal:
-    principal = await authenticate(request, services, method=request.method)
+async def get_principal(request: Request) -> Principal:
+    """The caller (a user key or the admin key). The key dependencies take no others: FastAPI
+    solves every dependency on every request, so the one that authenticates finds the services
+    itself (``_services_of``) instead of depending on ``ServicesDep``."""
+    principal = await authenticate(request, _services_of(request), method=request.method)
     request.state.principal = principal
     return principal
 
 
-async def get_user(
-    request: Request,
-    services: ServicesDep,
-    principal: Annotated[Principal, Depends(get_principal)],
-) -> Principal:
+async def get_user(request: Request) -> Principal:
     """The caller's user key, counted against its rate limit (429 past it). Where the key
     stands in its window goes into X-RateLimit-* headers (``RateLimitHeaders``)."""
+    principal = await get_principal(request)
     if principal.key_id is None:
         raise PermissionDenied(
             "the admin key manages keys only; create a user key with POST /v1/keys"
         )
-    await count_request(request, services, principal)
+    await count_request(request, _services_of(request), principal)
     return principal
 
 
@@ -122,17 +126,19 @@ async def count_request(
         connection.state.ratelimit = state
 
 
-async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_admin(request: Request) -> Principal:
+    principal = await get_principal(request)
     if not principal.is_admin:
         raise PermissionDenied("this endpoint needs the admin key")
     return principal
 
 
 def takes_key(dependant: Dependant) -> bool:
-    """Whether a route authenticates its caller (``get_principal`` among its dependencies)."""
-    return any(d.call is get_principal or takes_key(d) for d in dependant.dependencies)
+    """Whether a route authenticates its caller (a key dependency among its dependencies)."""
+    return any(d.call in _KEY_DEPENDENCIES or takes_key(d) for d in dependant.dependencies)
 
 
+_KEY_DEPENDENCIES = (get_principal, get_user, get_admin)
 AnyKey = Annotated[Principal, Depends(get_principal)]
 UserKey = Annotated[Principal, Depends(get_user)]
 AdminKey = Annotated[Principal, Depends(get_admin)]
