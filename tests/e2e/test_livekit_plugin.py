@@ -12,11 +12,13 @@ import jiwer
 import numpy as np
 import pytest
 import soundfile as sf
+import soxr
 from livekit import rtc
-from livekit.agents import APIConnectOptions, APIStatusError
+from livekit.agents import APIConnectOptions, APIStatusError, stt
 
 from tests.conftest import ADMIN_KEY, EVAL_SPEECH, make_settings
 from tests.e2e.test_piper_end_to_end import reference_clip
+from tests.realtime_peers import CLIP_WORDS, RATE, silence, speech_clip
 from tests.remote.servers import ThreadServer
 from voxclone.api.app import create_app
 from voxclone.client import Client
@@ -168,5 +170,51 @@ async def test_a_wrong_key_is_an_api_status_error(server: str, voice_id: str) ->
         with pytest.raises(APIStatusError) as stt_caught:
             await stt_engine.recognize([frame], conn_options=NO_RETRY)
         assert stt_caught.value.status_code == 401
+        stream = stt_engine.stream(conn_options=NO_RETRY)
+        stream.push_frame(frame)
+        stream.end_input()
+        with pytest.raises(APIStatusError) as stream_caught:
+            async for _ in stream:
+                pass
+        assert stream_caught.value.status_code == 403
+        assert "key" in stream_caught.value.message.lower()
     finally:
         await stt_engine.aclose()
+
+
+async def test_stt_stream_hears_each_turn_as_it_ends(server: str, api_key: str) -> None:
+    """Two real sentences with a pause between them, pushed as 20 ms frames at 16 kHz: two
+    turns, each START_OF_SPEECH, FINAL_TRANSCRIPT (its words), END_OF_SPEECH, in that order."""
+    sentence = speech_clip()
+    audio = np.concatenate([silence(0.5), sentence, silence(1.5), sentence, silence(1.0)])
+    pcm = (soxr.resample(audio, RATE, 16000) * 32767).astype(np.int16)
+    engine = voxclone_lk.STT(base_url=server, api_key=api_key, language="en", silence_ms=400)
+    stream = engine.stream(conn_options=NO_RETRY)
+    for at in range(0, len(pcm), 320):
+        chunk = pcm[at : at + 320]
+        stream.push_frame(
+            rtc.AudioFrame(
+                data=chunk.tobytes(),
+                sample_rate=16000,
+                num_channels=1,
+                samples_per_channel=len(chunk),
+            )
+        )
+    stream.end_input()
+    events = []
+    try:
+        async with asyncio.timeout(120):
+            async for event in stream:
+                events.append(event)
+    finally:
+        await stream.aclose()
+        await engine.aclose()
+    kind = stt.SpeechEventType
+    turns: dict[str, list[stt.SpeechEventType]] = {}
+    for event in events:
+        turns.setdefault(event.request_id, []).append(event.type)
+        if event.type == kind.FINAL_TRANSCRIPT:
+            text = event.alternatives[0].text
+            assert jiwer.wer(words(CLIP_WORDS), words(text)) < 0.35, text
+    expected = [kind.START_OF_SPEECH, kind.FINAL_TRANSCRIPT, kind.END_OF_SPEECH]
+    assert list(turns.values()) == [expected, expected], turns

@@ -196,7 +196,7 @@ class RealtimeSession:
 
     async def _configure(self, config: SessionConfig, *, check_voice: bool = True) -> None:
         old = self.config
-        if check_voice:
+        if check_voice and config.voice != old.voice:
             self._voice_id = await self._check_voice(config)
         new_rate = config.input_audio_format != old.input_audio_format
         if new_rate:
