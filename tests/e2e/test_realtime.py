@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -254,15 +255,28 @@ def test_denoised_input_is_heard_and_seconds_in_and_out_are_metered(live: Live) 
     assert by_kind["tts"]["characters"] > 20
 
 
-def test_the_openai_sdk_realtime_client_completes_a_spoken_turn(live: Live) -> None:
+def sdk_spoken_turn(live: Live, *, ga: bool) -> list[Any]:
+    """A spoken turn through the official SDK's realtime client, GA (``client.realtime``: no
+    beta header, nested session.audio, output_audio events) or beta; its events, checked for
+    what both dialects share."""
     sdk = openai.OpenAI(
         api_key=live.key,
         base_url=f"{live.url}/v1",
         websocket_base_url=f"{live.url.replace('http', 'ws', 1)}/v1",
     )
     audio = np.concatenate([silence(0.3), speech_clip(), silence(0.3)])
-    with sdk.beta.realtime.connect(model="echo") as connection:
-        connection.session.update(session={"turn_detection": None, "voice": PIPER})
+    session: dict[str, Any] = (
+        {
+            "type": "realtime",
+            "output_modalities": ["audio"],
+            "audio": {"input": {"turn_detection": None}, "output": {"voice": PIPER}},
+        }
+        if ga
+        else {"turn_detection": None, "voice": PIPER}
+    )
+    realtime: Any = sdk.realtime if ga else sdk.beta.realtime
+    with realtime.connect(model="echo") as connection:
+        connection.session.update(session=session)
         connection.input_audio_buffer.append(audio=pcm16(audio))
         connection.input_audio_buffer.commit()
         connection.response.create()
@@ -278,43 +292,18 @@ def test_the_openai_sdk_realtime_client_completes_a_spoken_turn(live: Live) -> N
         e for e in events if e.type == "conversation.item.input_audio_transcription.completed"
     )
     assert {"evening", "hands"} <= words(heard.transcript)
-    deltas = [e.delta for e in events if e.type == "response.audio.delta"]
+    delta = "response.output_audio.delta" if ga else "response.audio.delta"
+    deltas = [e.delta for e in events if e.type == delta]
     assert len(words(hear(live.services, from_pcm16(deltas))) & words(CLIP_WORDS)) >= 4
     assert events[-1].response.status == "completed"
+    return events
+
+
+def test_the_openai_sdk_realtime_client_completes_a_spoken_turn(live: Live) -> None:
+    kinds = [e.type for e in sdk_spoken_turn(live, ga=False)]
+    assert "conversation.item.created" in kinds and "response.audio_transcript.done" in kinds
 
 
 def test_the_openai_sdks_ga_realtime_client_completes_a_spoken_turn(live: Live) -> None:
-    """``client.realtime`` (GA: no beta header, nested session.audio, output_audio events)."""
-    sdk = openai.OpenAI(
-        api_key=live.key,
-        base_url=f"{live.url}/v1",
-        websocket_base_url=f"{live.url.replace('http', 'ws', 1)}/v1",
-    )
-    audio = np.concatenate([silence(0.3), speech_clip(), silence(0.3)])
-    with sdk.realtime.connect(model="echo") as connection:
-        connection.session.update(
-            session={
-                "type": "realtime",
-                "output_modalities": ["audio"],
-                "audio": {"input": {"turn_detection": None}, "output": {"voice": PIPER}},
-            }
-        )
-        connection.input_audio_buffer.append(audio=pcm16(audio))
-        connection.input_audio_buffer.commit()
-        connection.response.create()
-        events = []
-        for event in connection:
-            events.append(event)
-            assert event.type != "error", event
-            if event.type == "response.done":
-                break
-    kinds = [e.type for e in events]
-    assert kinds[0] == "session.created" and "session.updated" in kinds
+    kinds = [e.type for e in sdk_spoken_turn(live, ga=True)]
     assert "conversation.item.added" in kinds and "response.output_audio_transcript.done" in kinds
-    heard = next(
-        e for e in events if e.type == "conversation.item.input_audio_transcription.completed"
-    )
-    assert {"evening", "hands"} <= words(heard.transcript)
-    deltas = [e.delta for e in events if e.type == "response.output_audio.delta"]
-    assert len(words(hear(live.services, from_pcm16(deltas))) & words(CLIP_WORDS)) >= 4
-    assert events[-1].response.status == "completed"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 
 import aiohttp
-from livekit.agents import APIStatusError
+from livekit.agents import APIConnectionError, APIError, APIStatusError, APITimeoutError
 
 
 def auth_headers(api_key: str) -> dict[str, str]:
@@ -51,3 +52,16 @@ def status_error(text: str, *, status_code: int, request_id: str | None = None) 
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         message = f"{body.get('error', 'error')}: {body['message']}"
     return APIStatusError(message, status_code=status_code, request_id=request_id, body=body)
+
+
+@contextlib.contextmanager
+def api_errors(base_url: str) -> Iterator[None]:
+    """What goes wrong talking to the server, as LiveKit's errors (its retries read them)."""
+    try:
+        yield
+    except APIError:
+        raise
+    except TimeoutError:
+        raise APITimeoutError() from None
+    except aiohttp.ClientError as exc:
+        raise APIConnectionError(f"voxclone at {base_url}: {exc}") from exc

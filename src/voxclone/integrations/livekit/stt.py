@@ -20,18 +20,15 @@ import numpy as np
 from livekit import rtc
 from livekit.agents import (
     DEFAULT_API_CONNECT_OPTIONS,
-    APIConnectionError,
     APIConnectOptions,
-    APIError,
     APIStatusError,
-    APITimeoutError,
     stt,
 )
 from livekit.agents.language import LanguageCode
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import AudioBuffer, is_given, merge_frames
 
-from voxclone.integrations.livekit.http import Session, auth_headers, raise_for_status
+from voxclone.integrations.livekit.http import Session, api_errors, auth_headers, raise_for_status
 from voxclone.integrations.livekit.ws import CLOSE_STATUS, ws_url
 
 RATE = 24000
@@ -103,7 +100,7 @@ class STT(stt.STT[Never]):
             form.add_field("model", opts.model)
         if lang:
             form.add_field("language", lang)
-        try:
+        with api_errors(opts.base_url):
             async with self._session.get().post(
                 f"{opts.base_url}/v1/audio/transcriptions",
                 data=form,
@@ -112,12 +109,6 @@ class STT(stt.STT[Never]):
             ) as resp:
                 await raise_for_status(resp)
                 body = await resp.json()
-        except APIError:
-            raise
-        except TimeoutError:
-            raise APITimeoutError() from None
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"voxclone at {opts.base_url}: {exc}") from exc
         text = str(body.get("text", "")).strip()
         return stt.SpeechEvent(
             type=stt.SpeechEventType.FINAL_TRANSCRIPT,
@@ -170,7 +161,7 @@ class SpeechStream(stt.RecognizeStream):
     async def _run(self) -> None:
         opts = self._owner._opts
         headers = {**auth_headers(opts.api_key), "OpenAI-Beta": "realtime=v1"}
-        try:
+        with api_errors(opts.base_url):
             async with self._owner._session.get().ws_connect(
                 ws_url(opts.base_url, "/v1/realtime?model=echo"),
                 headers=headers,
@@ -186,12 +177,6 @@ class SpeechStream(stt.RecognizeStream):
                     sender.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await sender
-        except APIError:
-            raise
-        except TimeoutError:
-            raise APITimeoutError() from None
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"voxclone at {opts.base_url}: {exc}") from exc
 
     async def _send(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         """The audio as ``input_audio_buffer.append``. At the end of input: a commit of what no

@@ -17,15 +17,12 @@ from urllib.parse import quote, urlencode
 import aiohttp
 from livekit.agents import (
     DEFAULT_API_CONNECT_OPTIONS,
-    APIConnectionError,
     APIConnectOptions,
-    APIError,
-    APITimeoutError,
     tts,
     utils,
 )
 
-from voxclone.integrations.livekit.http import Session, auth_headers, raise_for_status
+from voxclone.integrations.livekit.http import Session, api_errors, auth_headers, raise_for_status
 from voxclone.integrations.livekit.ws import receive_error, ws_url
 
 NUM_CHANNELS = 1
@@ -134,7 +131,7 @@ class ChunkedStream(tts.ChunkedStream):
             body["model_id"] = opts.model
         if opts.language:
             body["language_code"] = opts.language
-        try:
+        with api_errors(opts.base_url):
             async with self._tts._session.get().post(
                 url,
                 params={"output_format": opts.output_format},
@@ -152,12 +149,6 @@ class ChunkedStream(tts.ChunkedStream):
                 async for data, _ in resp.content.iter_chunks():
                     output_emitter.push(data)
                 output_emitter.flush()
-        except APIError:
-            raise
-        except TimeoutError:
-            raise APITimeoutError() from None
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"voxclone at {opts.base_url}: {exc}") from exc
 
 
 class SynthesizeStream(tts.SynthesizeStream):
@@ -179,27 +170,22 @@ class SynthesizeStream(tts.SynthesizeStream):
         pieces: asyncio.Queue[str | None] | None = None
         segment: asyncio.Task[None] | None = None
         try:
-            async for item in self._input_ch:
-                if isinstance(item, self._FlushSentinel):
-                    if pieces is not None and segment is not None:
-                        pieces.put_nowait(None)
-                        await segment
-                    pieces = segment = None
-                    continue
-                if pieces is None:
-                    pieces = asyncio.Queue()
-                    segment = asyncio.create_task(self._segment(pieces, output_emitter))
-                self._mark_started()
-                pieces.put_nowait(item)
-            if pieces is not None and segment is not None:
-                pieces.put_nowait(None)
-                await segment
-        except APIError:
-            raise
-        except TimeoutError:
-            raise APITimeoutError() from None
-        except aiohttp.ClientError as exc:
-            raise APIConnectionError(f"voxclone at {self._opts.base_url}: {exc}") from exc
+            with api_errors(self._opts.base_url):
+                async for item in self._input_ch:
+                    if isinstance(item, self._FlushSentinel):
+                        if pieces is not None and segment is not None:
+                            pieces.put_nowait(None)
+                            await segment
+                        pieces = segment = None
+                        continue
+                    if pieces is None:
+                        pieces = asyncio.Queue()
+                        segment = asyncio.create_task(self._segment(pieces, output_emitter))
+                    self._mark_started()
+                    pieces.put_nowait(item)
+                if pieces is not None and segment is not None:
+                    pieces.put_nowait(None)
+                    await segment
         finally:
             if segment is not None and not segment.done():
                 segment.cancel()
