@@ -9,7 +9,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -22,12 +22,14 @@ from voxclone.services.realtime.agent import ECHO, Answerer, ChatAgent, Echo
 from voxclone.services.realtime.config import SessionConfig
 from voxclone.services.realtime.dialect import session_in
 from voxclone.services.realtime.session import RealtimeSession, Send, SessionDeps
-from voxclone.services.realtime.webrtc import Call
 from voxclone.services.synthesis import SynthesisService
 from voxclone.services.synthesis.admit import key_id_of
 from voxclone.services.synthesis.record import Recorder
 from voxclone.services.transcription import TranscriptionService
 from voxclone.services.usage import UsageRecord
+
+if TYPE_CHECKING:
+    from voxclone.services.realtime.webrtc import Call
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +131,8 @@ class RealtimeService:
         """A WebRTC call and the SDP answer to its offer. The session is admitted (sessions per
         key) and configured (``session``, GA names) before the offer is answered, so a refused
         call costs no ICE work; it then runs until hung up, gone or out of time."""
+        from voxclone.services.realtime.webrtc import Call  # aiortc and PyAV: 50 MB, on first call
+
         call = Call(ice_servers=self.settings.ice_servers, key_id=key_id_of(caller))
         ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         task = asyncio.create_task(self._run_call(call, caller, model, session, ready))
