@@ -5,6 +5,7 @@ Whisper tiny.en and DeepFilterNet3, real clips from the evaluation set."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -266,6 +267,46 @@ async def test_a_job_whose_audio_is_malformed_fails_with_a_clear_error(
         assert not await services.blobs.exists(f"jobs/{job['job_id']}/input")
     r = await client.get("/v1/usage", headers=user)
     assert r.json()["by_backend"] == []
+
+
+async def test_a_cancelled_job_keeps_nothing(
+    client: httpx.AsyncClient, services: Services, user: dict[str, str]
+) -> None:
+    answer = await poster(client, user)("/v1/transcribe", SPEECH.read_bytes(), field="audio")
+    job_id = answer.json()["job_id"]
+    r = await client.delete(f"/v1/jobs/{job_id}", headers=user)
+    assert r.status_code == 200, r.text
+    job = await wait_for_job(client, job_id, user, timeout_s=120)
+    await asyncio.sleep(2.0)  # a worker that held it stops at its next step
+    assert not await services.blobs.exists(f"jobs/{job_id}/input")
+    if job["status"] == "cancelled":  # else it had finished first: its transcript stays
+        assert not await services.blobs.exists(f"jobs/{job_id}/transcript")
+    r = await client.get(f"/v1/jobs/{job_id}/result", headers=user)
+    assert r.status_code == (200 if job["status"] == "ready" else 404)
+
+
+def flac_of_unknown_length(seconds: float) -> bytes:
+    """Speech as FLAC with 0 (unknown) total samples in STREAMINFO, as encoders writing to a
+    pipe make it: its length is found only by decoding."""
+    samples, rate = sf.read(SPEECH, dtype="float32")
+    flac = bytearray(wav_bytes(samples[: int(seconds * rate)], int(rate), fmt="FLAC"))
+    assert flac[:4] == b"fLaC" and int.from_bytes(flac[5:8], "big") == 34
+    flac[21] &= 0xF0  # STREAMINFO's 36-bit total samples: the low 4 bits of byte 21, bytes 22-25
+    flac[22:26] = bytes(4)
+    return bytes(flac)
+
+
+async def test_audio_of_unknown_length_is_measured_by_decoding(
+    client: httpx.AsyncClient, user: dict[str, str]
+) -> None:
+    post = poster(client, user)
+    r = await post("/v1/transcribe", flac_of_unknown_length(1.5), field="audio")
+    assert r.status_code == 200, r.text
+    answer = await post("/v1/transcribe", flac_of_unknown_length(5.0), field="audio")
+    job = await finished(client, answer, user)
+    assert job["status"] == "ready", job
+    r = await post("/v1/audio/transcriptions", flac_of_unknown_length(5.0))
+    assert r.status_code == 413 and r.json()["details"]["duration_s"] >= SYNC_LIMIT_S
 
 
 async def test_audio_that_is_not_audio_is_refused_before_any_job(

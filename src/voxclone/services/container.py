@@ -385,6 +385,7 @@ def build_services(settings: Settings, *, engines: EngineRegistry | None = None)
         recorder=recorder,
         metrics=metrics,
     )
+    job_events.subscribe(speech_jobs.job_finished)
     runner = JobRunner(
         sessions=sessions,
         synthesis=synthesis,

@@ -34,7 +34,7 @@ from voxclone.services.biometrics import BiometricsService
 from voxclone.services.denoise import DenoiseService, check_output
 from voxclone.services.diarization import Diarization, diarize
 from voxclone.services.metrics import Metrics
-from voxclone.services.synthesis import Recorder
+from voxclone.services.synthesis import JobCancelled, Recorder
 from voxclone.services.transcript_bodies import MEDIA_TYPES, transcript_body
 from voxclone.services.transcription import (
     PreparedTranscription,
@@ -243,7 +243,7 @@ class SpeechJobs:
         prepared = await asyncio.to_thread(lambda: stt.prepare(data=data, request=asked.request))
         if not await self._progress(job, 0.1):
             await self.discard(job)
-            return
+            raise JobCancelled
         result = await stt.run(prepared)
         diarization = await self._diarized(job.key_id, prepared, result) if asked.diarize else None
         body = transcript_body(
@@ -256,7 +256,7 @@ class SpeechJobs:
         await self._blobs.put(transcript_key(job.id), body.encoded())
         if not await self._progress(job, 0.95):
             await self.discard(job)
-            return
+            raise JobCancelled
         await self.discard_input(job)
         self._metrics.note_engine_call(engine=result.backend, wall_s=result.processing_s)
         await self._meter(
@@ -286,7 +286,7 @@ class SpeechJobs:
         await self._blobs.put(audio_key, denoised.data)
         if not await self._progress(job, 0.95):
             await self.discard(job)
-            return
+            raise JobCancelled
         await self.discard_input(job)
         self._metrics.note_engine_call(
             engine=denoised.backend, wall_s=denoised.processing_ms / 1000
@@ -333,6 +333,16 @@ class SpeechJobs:
             backend=result["backend"],
             processing_ms=result["processing_ms"],
         )
+
+    async def job_finished(self, job: Job) -> None:
+        """A job's end (``JobEvents``): a speech job keeps no upload, and one that did not end
+        ready keeps nothing (a job cancelled before a worker took it would leave its upload)."""
+        if job.kind not in (JobKind.TRANSCRIBE, JobKind.DENOISE):
+            return
+        if job.status == JobStatus.READY:
+            await self.discard_input(job)
+        else:
+            await self.discard(job)
 
     async def discard_input(self, job: Job) -> None:
         """Delete a speech job's upload: what it made is all a finished job keeps."""
@@ -400,7 +410,8 @@ class SpeechJobs:
             await session.commit()
 
     async def _progress(self, job: Job, fraction: float) -> bool:
-        """Record progress; False when the job is no longer running (cancelled)."""
+        """Record progress; False when the job is no longer running (cancelled: the caller
+        discards what it stored and raises JobCancelled, which the runner counts as such)."""
         async with self._sessions() as session:
             running = await job_queries.set_progress(session, job_id=job.id, progress=fraction)
             await session.commit()
