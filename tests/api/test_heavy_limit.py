@@ -5,6 +5,8 @@ and other keys are not affected."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +16,8 @@ import pytest
 from tests.conftest import ADMIN_KEY, fake_registry, make_settings, tone_wav
 from voxclone.api.app import create_app
 from voxclone.services.container import Services, build_services
+from voxclone.services.keys import Principal
+from voxclone.services.synthesis_request import SynthesisRequest
 
 
 @pytest.fixture
@@ -77,6 +81,10 @@ async def test_heavy_requests_over_the_limit_get_429_and_cache_hits_pass(
             f"/v1/text-to-speech/{voice}", json={"text": "Not cached."}, headers=user
         )
         assert_heavy_refusal(miss)
+        streamed = await client.post(
+            f"/v1/text-to-speech/{voice}/stream", json={"text": "Not cached."}, headers=user
+        )
+        assert_heavy_refusal(streamed)
 
         clip = {"file": ("a.wav", tone_wav(), "audio/wav")}
         assert_heavy_refusal(await client.post("/v1/audio/denoise", files=clip, headers=user))
@@ -100,5 +108,51 @@ async def test_heavy_requests_over_the_limit_get_429_and_cache_hits_pass(
 
     again = await client.post(
         f"/v1/text-to-speech/{voice}", json={"text": "Not cached."}, headers=user
+    )
+    assert again.status_code == 200, again.text
+
+
+async def voice_of(client: httpx.AsyncClient, user: dict[str, str]) -> str:
+    r = await client.post(
+        "/v1/voices",
+        data={"name": "v", "backend": "fake", "ref_text": "a tone"},
+        files={"ref_audio": ("ref.wav", tone_wav(), "audio/wav")},
+        headers=user,
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["voice_id"])
+
+
+async def test_a_stream_holds_its_slot_until_its_last_piece_or_until_it_is_dropped(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    key_id, user = await new_user(client)
+    voice = await voice_of(client, user)
+    caller = Principal(key_id=key_id)
+    synthesis = services.synthesis
+
+    def request(text: str) -> SynthesisRequest:
+        return SynthesisRequest(voice_id=voice, text=text, format="pcm")
+
+    stream = await synthesis.stream(caller=caller, req=request("One. Two. Three."))
+    first = await anext(stream.pieces)  # the stream is under way: its slot is held
+    assert first
+    busy = await client.post(
+        f"/v1/text-to-speech/{voice}/stream", json={"text": "Another."}, headers=user
+    )
+    assert_heavy_refusal(busy)
+    async for _ in stream.pieces:  # sent to the end: the slot is free
+        pass
+    free = await client.post(
+        f"/v1/text-to-speech/{voice}/stream", json={"text": "Another."}, headers=user
+    )
+    assert free.status_code == 200, free.text
+
+    dropped = await synthesis.stream(caller=caller, req=request("Never read."))
+    del dropped  # a consumer that went away before reading anything
+    gc.collect()
+    await asyncio.sleep(0.05)
+    again = await client.post(
+        f"/v1/text-to-speech/{voice}/stream", json={"text": "Once more."}, headers=user
     )
     assert again.status_code == 200, again.text

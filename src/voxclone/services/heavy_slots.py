@@ -1,6 +1,7 @@
 """Concurrent heavy requests per key: a synthesis that misses the cache, a transcription, a
 denoise, a voice fit each hold one of the key's ``limits.max_concurrent_heavy_per_key`` slots
 while they work; one more is refused with 429 (``TooManyHeavyRequests``). Cache hits hold none.
+A streamed synthesis holds its slot until its last piece is sent or the stream is dropped.
 
 Slots are counted in this process, or on Redis (the rate limits' storage choice) so that every
 API host shares one count per key. A Redis count expires ``REDIS_TTL_S`` after a key's last
@@ -10,9 +11,10 @@ acquisition, so a host that died holding slots cannot block its key for longer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from voxclone.config import QuotaSettings
 from voxclone.core.errors import TooManyHeavyRequests
@@ -20,6 +22,11 @@ from voxclone.core.errors import TooManyHeavyRequests
 RETRY_AFTER_S = 1.0
 """What ``Retry-After`` suggests: heavy requests usually end within seconds."""
 REDIS_TTL_S = 3600
+
+Release = Callable[[], Coroutine[Any, Any, None]]
+"""Gives a slot back; calling it again does nothing."""
+T = TypeVar("T")
+_releasing: set[asyncio.Task[None]] = set()
 
 
 class SlotCounter(Protocol):
@@ -99,9 +106,17 @@ class HeavySlots:
     async def hold(self, key_id: str | None, *, work: str) -> AsyncIterator[None]:
         """Hold one of ``key_id``'s slots while the block runs. No limit for the admin (no key
         id) or when the limit is 0."""
-        if key_id is None or self._limit <= 0:
+        release = await self.take(key_id, work=work)
+        try:
             yield
-            return
+        finally:
+            await release()
+
+    async def take(self, key_id: str | None, *, work: str) -> Release:
+        """Take one of ``key_id``'s slots until the returned ``Release`` is awaited (for work
+        that outlives a block: a stream)."""
+        if key_id is None or self._limit <= 0:
+            return _nothing
         if await self._counter.acquire(key_id, self._limit) is None:
             raise TooManyHeavyRequests(
                 f"this key may run {self._limit} heavy requests at once (syntheses that miss "
@@ -111,12 +126,49 @@ class HeavySlots:
                 limit=self._limit,
                 setting="limits.max_concurrent_heavy_per_key",
             )
-        try:
-            yield
-        finally:
-            await asyncio.shield(self._counter.release(key_id))
+        counter, released = self._counter, False
+
+        async def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                await asyncio.shield(counter.release(key_id))
+
+        return release
 
     async def close(self) -> None:
         close = getattr(self._counter, "close", None)
         if close is not None:
             await close()
+
+
+async def _nothing() -> None:
+    return None
+
+
+def held_until_closed(pieces: AsyncGenerator[T, None], release: Release) -> AsyncGenerator[T, None]:
+    """``pieces``, with ``release`` awaited when they end, fail or are closed; and, should the
+    consumer drop them without ever starting them, when they are garbage-collected."""
+
+    async def held() -> AsyncGenerator[T, None]:
+        try:
+            async for piece in pieces:
+                yield piece
+        finally:
+            await pieces.aclose()
+            await release()
+
+    wrapper = held()
+    loop = asyncio.get_running_loop()
+    weakref.finalize(wrapper, _release_soon, loop, release).atexit = False
+    return wrapper
+
+
+def _release_soon(loop: asyncio.AbstractEventLoop, release: Release) -> None:
+    def start() -> None:
+        task = loop.create_task(release())
+        _releasing.add(task)
+        task.add_done_callback(_releasing.discard)
+
+    if not loop.is_closed():
+        loop.call_soon_threadsafe(start)

@@ -24,6 +24,7 @@ from voxclone.db.tables import Job, Voice
 from voxclone.engines.base import SynthesisParams, TTSEngine
 from voxclone.queue.base import JobQueue
 from voxclone.services.callbacks import CallbackService
+from voxclone.services.heavy_slots import held_until_closed
 from voxclone.services.keys import Principal
 from voxclone.services.stock_voices import StockVoice
 from voxclone.services.streaming import SynthesisStream, encoded_pieces, one_piece
@@ -246,6 +247,17 @@ class SynthesisService:
                 duration_s=hit.duration_s,
                 synthesis_ms=hit.synthesis_ms,
             )
+        release = await self.admission.heavy.take(key_id_of(caller), work="synthesis")
+        try:
+            stream = await self._stream_miss(caller, plan, entry=entry, requests=requests)
+        except BaseException:
+            await release()
+            raise
+        return dataclasses.replace(stream, pieces=held_until_closed(stream.pieces, release))
+
+    async def _stream_miss(
+        self, caller: Principal, plan: Plan, *, entry: str, requests: int
+    ) -> SynthesisStream:
         await self.planner.confirm(plan)
         started = time.perf_counter()
         served, (chunks, first) = await self.router.routed(

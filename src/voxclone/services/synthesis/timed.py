@@ -31,6 +31,7 @@ from voxclone.core.types import Audio
 from voxclone.engines.alignment import Alignment, WordTiming, words_of
 from voxclone.engines.base import SynthesisParams, TimedTTSEngine, TTSEngine
 from voxclone.services.keys import Principal
+from voxclone.services.synthesis.admit import key_id_of
 from voxclone.services.synthesis.plan import Plan
 from voxclone.services.synthesis.render import encode_marked
 from voxclone.services.synthesis_request import SynthesisRequest, SynthesizedAudio
@@ -160,9 +161,10 @@ class TimedSynthesis:
         if cached is not None:
             result, alignment = cached
         else:
-            plan, (result, alignment) = await service.router.routed(
-                plan, self._render, service.planner.replan
-            )
+            async with service.admission.heavy.hold(key_id_of(caller), work="synthesis"):
+                plan, (result, alignment) = await service.router.routed(
+                    plan, self._render, service.planner.replan
+                )
             result = await self.store(plan, result, alignment)
         await service._record(caller, plan, result, entry=entry)
         return TimedAudio(result, alignment, alignment.onto(plan.text))

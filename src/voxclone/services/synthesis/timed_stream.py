@@ -11,6 +11,7 @@ joined, cached with its own alignment (``timed.TimedSynthesis.store``) and recor
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine
@@ -21,8 +22,10 @@ from voxclone.audio import StreamEncoder, check_stream_format, media_type
 from voxclone.core.errors import VoxcloneError
 from voxclone.core.types import Audio
 from voxclone.engines.alignment import Alignment
+from voxclone.services.heavy_slots import held_until_closed
 from voxclone.services.keys import Principal
 from voxclone.services.streaming import _run_detached
+from voxclone.services.synthesis.admit import key_id_of
 from voxclone.services.synthesis.mark import StreamMarker
 from voxclone.services.synthesis.plan import Plan
 from voxclone.services.synthesis.render import encode_marked
@@ -77,6 +80,19 @@ async def stream_timed(
             cache_hit=True,
             text=plan.text,
         )
+    release = await service.admission.heavy.take(key_id_of(caller), work="synthesis")
+    try:
+        stream = await _stream_miss(timed, caller, plan, entry=entry)
+    except BaseException:
+        await release()
+        raise
+    return dataclasses.replace(stream, pieces=held_until_closed(stream.pieces, release))
+
+
+async def _stream_miss(
+    timed: TimedSynthesis, caller: Principal, plan: Plan, *, entry: str
+) -> TimedStream:
+    service = timed._service
     started = time.perf_counter()
     served, (chunks, first) = await service.router.routed(
         plan, lambda p: _first_chunk(timed, p), service.planner.replan
