@@ -8,7 +8,8 @@ engine) on loopback and sends it, from ``--clients`` concurrent loops, a mix of:
 real clip, voice creations from a real clip, and text-to-speech WebSocket sessions. A separate
 poller asks /health every 200 ms. Each minute prints errors, p50/p99 latency per kind, health
 p99 and the server's RSS; the summary says whether RSS stayed flat after warm-up (growth < 5 %
-from the end of minute 2 to the end) and health p99 stayed under 50 ms.
+from the end of minute 2 to the end, and between the medians of minutes 3-7 and of the last
+five, since one minute's RSS swings by ~10 % with the allocator) and health p99 stayed under 50 ms.
 """
 
 from __future__ import annotations
@@ -193,6 +194,13 @@ async def soak(url: str, pid: int, minutes: float, clients: int, clip: bytes) ->
         if len(rss) > 2:
             growth = (rss[-1] - rss[1]) / rss[1] * 100
             print(f"RSS after warm-up {rss[1]:.0f} MB -> {rss[-1]:.0f} MB ({growth:+.1f} %)")
+        if len(rss) >= 12:  # one minute's RSS swings by ~10 %: compare medians of five minutes
+            early, late = statistics.median(rss[2:7]), statistics.median(rss[-5:])
+            drift = (late - early) / early * 100
+            print(
+                f"RSS median of minutes 3-7 -> of the last 5: {early:.0f} -> {late:.0f} MB "
+                f"({drift:+.1f} %)"
+            )
         print(f"median RSS {statistics.median(rss):.0f} MB over {len(rss)} minutes")
 
 
