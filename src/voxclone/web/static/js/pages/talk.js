@@ -88,6 +88,7 @@ export async function render(root) {
   const lines = new Map(); // item id -> the <li> showing its words
 
   let pc = null;
+  let channel = null;
   let location = null;
   let micStream = null;
   let audioCtx = null;
@@ -107,6 +108,7 @@ export async function render(root) {
   }
 
   function onEvent(event) {
+    if (!pc) return;
     switch (event.type) {
       case "input_audio_buffer.speech_started":
         status.textContent = "Listening…";
@@ -138,6 +140,10 @@ export async function render(root) {
   }
 
   async function stop() {
+    const closing = pc;
+    pc = null; // from here on, late events and state changes of this call are ignored
+    if (channel) channel.onmessage = null;
+    channel = null;
     stops.forEach((s) => s());
     stops = [];
     if (location) {
@@ -149,8 +155,7 @@ export async function render(root) {
         if (err.status !== 404) showError(null, err, box); // 404: the call had already ended
       }
     }
-    if (pc) pc.close();
-    pc = null;
+    if (closing) closing.close();
     if (micStream) micStream.getTracks().forEach((t) => t.stop());
     micStream = null;
     if (audioCtx) await audioCtx.close();
@@ -185,9 +190,10 @@ export async function render(root) {
     }
     audioCtx = new AudioContext();
     analyse(micStream, micCanvas);
-    pc = new RTCPeerConnection();
-    pc.addTrack(micStream.getAudioTracks()[0], micStream);
-    pc.addEventListener("track", (e) => {
+    const peer = new RTCPeerConnection();
+    pc = peer;
+    peer.addTrack(micStream.getAudioTracks()[0], micStream);
+    peer.addEventListener("track", (e) => {
       const stream = e.streams[0] || new MediaStream([e.track]);
       speaker.srcObject = stream; // Chromium plays remote audio to Web Audio only when attached
       analyse(stream, replyCanvas, (rms, ms) => {
@@ -197,19 +203,20 @@ export async function render(root) {
         }
       });
     });
-    pc.addEventListener("connectionstatechange", () => {
-      if (pc && pc.connectionState === "connected") {
+    peer.addEventListener("connectionstatechange", () => {
+      if (pc !== peer) return; // hung up: this call's last state changes do not matter
+      if (peer.connectionState === "connected") {
         status.textContent = "Connected: speak, then pause.";
         status.dataset.connected = "true";
-      } else if (pc && ["failed", "closed"].includes(pc.connectionState)) {
+      } else if (["failed", "closed"].includes(peer.connectionState)) {
         showError(null, new Error("The call ended."), box);
         stop();
       }
     });
-    const channel = pc.createDataChannel("oai-events");
-    channel.addEventListener("message", (e) => onEvent(JSON.parse(e.data)));
-    const offer = await pc.createOffer();
-    await pc.setLocalDescription(offer);
+    channel = peer.createDataChannel("oai-events");
+    channel.onmessage = (e) => onEvent(JSON.parse(e.data));
+    const offer = await peer.createOffer();
+    await peer.setLocalDescription(offer);
     const session = {
       type: "realtime",
       audio: {
@@ -234,7 +241,7 @@ export async function render(root) {
         query: { model: answerer.value },
       });
       location = response.headers.get("Location");
-      await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+      await peer.setRemoteDescription({ type: "answer", sdp: await response.text() });
       hangUp.hidden = false;
     } catch (err) {
       await stop();
